@@ -1,0 +1,64 @@
+/**
+ * The one module that reads the environment. Everything else receives a typed config object, which keeps
+ * tests explicit and keeps secrets (webhook URLs, SMTP credentials) inside the worker process: they are
+ * read by activities, never passed through workflow input, history or queries.
+ */
+import { DEFAULTS } from './shared/messages';
+
+export interface MonitorConfig {
+  workflowId: string;
+  taskQueue: string;
+  databaseUrl: string;
+  temporalUiUrl: string;
+  namespace: string;
+  dashboardUrl?: string;
+  /** Command prefix printed in alerts so an on-call engineer can paste it. */
+  cliCommand: string;
+  statusPagePort?: number;
+  alerts: {
+    slackWebhookUrl?: string;
+    webhookUrl?: string;
+    email?: { smtpUrl: string; from: string; to: string[] };
+    /** Per-attempt HTTP timeout. */
+    httpTimeoutMs: number;
+  };
+}
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@localhost:5432/postgres';
+
+function optional(v: string | undefined): string | undefined {
+  const t = v?.trim();
+  return t ? t : undefined;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): MonitorConfig {
+  const smtpUrl = optional(env.SMTP_URL);
+  const to = optional(env.ALERT_EMAIL_TO)?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
+  const port = optional(env.STATUS_PAGE_PORT);
+  if (port !== undefined && !/^\d+$/.test(port)) throw new Error(`STATUS_PAGE_PORT must be a port number, got "${port}"`);
+  return {
+    workflowId: optional(env.MONITOR_WORKFLOW_ID) ?? DEFAULTS.workflowId,
+    taskQueue: optional(env.MONITOR_TASK_QUEUE) ?? DEFAULTS.taskQueue,
+    databaseUrl: optional(env.DATABASE_URL) ?? DEFAULT_DATABASE_URL,
+    temporalUiUrl: (optional(env.TEMPORAL_UI_URL) ?? 'http://localhost:8233').replace(/\/$/, ''),
+    namespace: optional(env.TEMPORAL_NAMESPACE) ?? 'default',
+    dashboardUrl: optional(env.DASHBOARD_URL),
+    cliCommand: optional(env.MONITOR_CLI) ?? 'npx ingestion-monitor',
+    statusPagePort: port === undefined ? undefined : Number(port),
+    alerts: {
+      slackWebhookUrl: optional(env.SLACK_WEBHOOK_URL),
+      webhookUrl: optional(env.ALERT_WEBHOOK_URL),
+      email:
+        smtpUrl && to.length
+          ? { smtpUrl, from: optional(env.ALERT_EMAIL_FROM) ?? 'ingestion-monitor@localhost', to }
+          : undefined,
+      httpTimeoutMs: Number(optional(env.ALERT_HTTP_TIMEOUT_MS) ?? 10_000),
+    },
+  };
+}
+
+/** For logs: which channels are on, never their URLs or credentials. */
+export function describeChannels(c: MonitorConfig): string {
+  const on = [c.alerts.slackWebhookUrl && 'slack', c.alerts.webhookUrl && 'webhook', c.alerts.email && 'email'].filter(Boolean);
+  return on.length ? on.join(', ') : 'none (alerts are recorded in Postgres only)';
+}

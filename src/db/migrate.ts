@@ -1,0 +1,19 @@
+/** `npm run migrate`: bring DATABASE_URL's schema up to date. */
+import { loadConfig } from '../config';
+import { createDb, migrateToLatest } from './database';
+
+async function run(): Promise<void> {
+  const db = createDb(loadConfig().databaseUrl, 1);
+  try {
+    const { results } = await migrateToLatest(db);
+    for (const r of results ?? []) console.log(`${r.status === 'Success' ? 'applied' : r.status}: ${r.migrationName}`);
+    if (!results?.length) console.log('database is up to date');
+  } finally {
+    await db.destroy();
+  }
+}
+
+run().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

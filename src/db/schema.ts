@@ -1,0 +1,71 @@
+/** Kysely table types; kept in step with `migrations/`. */
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type BigIntCol = ColumnType<string, number | bigint | string, number | bigint | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+export interface IngestionRunsTable {
+  run_id: string;
+  retailer: string;
+  schedule: string | null;
+  status: 'success' | 'failure';
+  started_at: Timestamp;
+  finished_at: Timestamp;
+  duration_ms: BigIntCol;
+  sku_count: number | null;
+  promo_count: number | null;
+  last_scrape_at: Timestamp | null;
+  error: string | null;
+  workflow_id: string | null;
+  workflow_run_id: string | null;
+  out_of_order: boolean;
+  sku_drop: boolean;
+  received_at: Timestamp;
+}
+
+export interface RetailerStatusTable {
+  retailer: string;
+  health: string;
+  first_seen_at: Timestamp;
+  last_run_id: string | null;
+  last_run_status: string | null;
+  last_run_at: Timestamp | null;
+  last_success_at: Timestamp | null;
+  consecutive_failures: number;
+  last_sku_count: number | null;
+  last_promo_count: number | null;
+  trailing_avg_sku: number | null;
+  stale_deadline: Timestamp | null;
+  open_incidents: number;
+  open_rules: string;
+  silenced_until: Timestamp | null;
+  silence_reason: string | null;
+  updated_at: Timestamp;
+}
+
+export interface AlertEventsTable {
+  id: Generated<string>;
+  event_id: string;
+  incident_id: string;
+  retailer: string;
+  rule: string;
+  kind: 'fire' | 'renotify' | 'resolve';
+  occurred_at: Timestamp;
+  opened_at: Timestamp;
+  summary: string;
+  figures: Json<Record<string, unknown>>;
+  run_id: string | null;
+  workflow_id: string | null;
+  workflow_run_id: string | null;
+  silenced: boolean;
+  delivered: boolean;
+  delivery: Json<unknown[]>;
+  recorded_at: Generated<Date>;
+}
+
+export interface Database {
+  ingestion_runs: IngestionRunsTable;
+  retailer_status: RetailerStatusTable;
+  alert_events: AlertEventsTable;
+}

@@ -1,0 +1,424 @@
+/**
+ * The decision logic of the monitor: per-retailer state, the three alert rules and incident bookkeeping.
+ * Pure (no Temporal imports, no clock, no I/O): every method takes `now` from its caller, so the workflow
+ * passes workflow time and tests pass whatever they like. Returns the alert events to deliver.
+ */
+import type { RunReport } from '../shared/report';
+import { DEFAULT_THRESHOLDS, HOUR_MS, resolveThresholds, type ThresholdOverrides, type Thresholds } from './thresholds';
+import type {
+  AlertEvent,
+  AlertFigures,
+  AlertKind,
+  Incident,
+  MonitorSnapshot,
+  MonitorStatus,
+  Rejection,
+  RetailerDetail,
+  RetailerState,
+  RetailerStatus,
+  RuleId,
+  RunSummary,
+  Silence,
+} from './types';
+
+export const KEEP = {
+  recentRuns: 20,
+  recentRunIds: 500,
+  recentRejections: 50,
+  recentAlerts: 50,
+} as const;
+
+export type ApplyOutcome = 'accepted' | 'duplicate' | 'out_of_order';
+
+export interface ApplyResult {
+  outcome: ApplyOutcome;
+  run?: RunSummary;
+  alerts: AlertEvent[];
+}
+
+export function emptySnapshot(defaults: Thresholds = DEFAULT_THRESHOLDS): MonitorSnapshot {
+  return {
+    version: 1,
+    defaults: { ...defaults },
+    retailers: {},
+    counters: { accepted: 0, rejected: 0, duplicates: 0, outOfOrder: 0 },
+    recentRejections: [],
+    recentAlerts: [],
+    seq: 0,
+  };
+}
+
+function pushBounded<T>(list: T[], item: T, max: number): void {
+  list.push(item);
+  if (list.length > max) list.splice(0, list.length - max);
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+export class MonitorState {
+  private readonly s: MonitorSnapshot;
+  /** Index over every retailer's recentRunIds; rebuilt from the snapshot, never serialized. */
+  private readonly seenRunIds = new Set<string>();
+
+  constructor(snapshot?: MonitorSnapshot) {
+    // Deep copy so a snapshot handed in (workflow input, test fixture) is never mutated behind its owner.
+    this.s = snapshot ? (JSON.parse(JSON.stringify(snapshot)) as MonitorSnapshot) : emptySnapshot();
+    for (const r of Object.values(this.s.retailers)) for (const id of r.recentRunIds) this.seenRunIds.add(id);
+  }
+
+  /** Plain-JSON copy of the whole state (for continue-as-new). */
+  snapshot(): MonitorSnapshot {
+    return JSON.parse(JSON.stringify(this.s)) as MonitorSnapshot;
+  }
+
+  get counters() {
+    return this.s.counters;
+  }
+
+  retailerIds(): string[] {
+    return Object.keys(this.s.retailers).sort();
+  }
+
+  hasRetailer(id: string): boolean {
+    return id in this.s.retailers;
+  }
+
+  thresholdsFor(retailer: string): Thresholds {
+    return resolveThresholds(this.s.defaults, this.s.retailers[retailer]?.overrides);
+  }
+
+  /** Make a retailer known (so the stale rule watches it) without a run. */
+  register(retailer: string, now: number): RetailerState {
+    let r = this.s.retailers[retailer];
+    if (!r) {
+      r = {
+        retailer,
+        firstSeenAt: now,
+        consecutiveFailures: 0,
+        skuBaseline: [],
+        recentRuns: [],
+        recentRunIds: [],
+        incidents: {},
+        silences: [],
+        totals: { runs: 0, failures: 0, outOfOrder: 0 },
+      };
+      this.s.retailers[retailer] = r;
+    }
+    return r;
+  }
+
+  recordRejection(rejection: Rejection): void {
+    this.s.counters.rejected++;
+    pushBounded(this.s.recentRejections, rejection, KEEP.recentRejections);
+  }
+
+  isDuplicate(runId: string): boolean {
+    return this.seenRunIds.has(runId);
+  }
+
+  /** Apply one validated report received at `now`. */
+  applyReport(report: RunReport, now: number): ApplyResult {
+    if (this.seenRunIds.has(report.runId)) {
+      this.s.counters.duplicates++;
+      return { outcome: 'duplicate', alerts: [] };
+    }
+    const r = this.register(report.retailer, now);
+    this.seenRunIds.add(report.runId);
+    r.recentRunIds.push(report.runId);
+    // Forget the oldest ids beyond the window; runIds are globally unique, so deleting from the index is safe.
+    for (const gone of r.recentRunIds.splice(0, Math.max(0, r.recentRunIds.length - KEEP.recentRunIds))) {
+      this.seenRunIds.delete(gone);
+    }
+
+    const run: RunSummary = {
+      runId: report.runId,
+      retailer: report.retailer,
+      status: report.status,
+      startedAt: Date.parse(report.startedAt),
+      // A reporter's clock ahead of ours must not push the stale deadline into the future.
+      finishedAt: Math.min(Date.parse(report.finishedAt), now),
+      receivedAt: now,
+      skuCount: report.skuCount,
+      promoCount: report.promoCount,
+      lastScrapeAt: report.lastScrapeAt === undefined ? undefined : Date.parse(report.lastScrapeAt),
+      error: report.error,
+      schedule: report.schedule,
+      workflowId: report.workflowId,
+      workflowRunId: report.workflowRunId,
+    };
+    r.totals.runs++;
+    if (run.status === 'failure') r.totals.failures++;
+
+    if (r.lastRun && run.finishedAt < r.lastRun.finishedAt) {
+      run.outOfOrder = true;
+      r.totals.outOfOrder++;
+      this.s.counters.outOfOrder++;
+      pushBounded(r.recentRuns, run, KEEP.recentRuns);
+      return { outcome: 'out_of_order', run, alerts: [] };
+    }
+
+    this.s.counters.accepted++;
+    const t = this.thresholdsFor(r.retailer);
+    const alerts: AlertEvent[] = [];
+    r.lastRun = run;
+
+    if (run.status === 'failure') {
+      r.consecutiveFailures++;
+      if (r.consecutiveFailures >= t.failureStreak && !r.incidents.consecutive_failures) {
+        const figures: AlertFigures = { failureStreak: r.consecutiveFailures, lastError: run.error, lastSuccessAt: r.lastSuccessAt };
+        const summary = `${r.retailer}: ${r.consecutiveFailures} consecutive failed runs${run.error ? ` (last error: ${run.error.slice(0, 200)})` : ''}`;
+        alerts.push(this.open(r, 'consecutive_failures', now, summary, figures, run));
+      } else if (r.incidents.consecutive_failures) {
+        // Keep the open incident's figures current for queries and re-notifications.
+        r.incidents.consecutive_failures.figures.failureStreak = r.consecutiveFailures;
+        r.incidents.consecutive_failures.figures.lastError = run.error;
+      }
+    } else {
+      const streak = r.consecutiveFailures;
+      r.consecutiveFailures = 0;
+      r.lastSuccessAt = Math.max(r.lastSuccessAt ?? 0, run.finishedAt);
+      r.lastSuccessRunId = run.runId;
+      if (r.incidents.consecutive_failures) {
+        alerts.push(
+          this.close(r, 'consecutive_failures', now, `${r.retailer}: run ${run.runId} succeeded after ${streak} failed runs`, run),
+        );
+      }
+      if (r.incidents.stale) {
+        alerts.push(this.close(r, 'stale', now, `${r.retailer}: fresh data again — run ${run.runId} succeeded`, run));
+      }
+      alerts.push(...this.evaluateSku(r, run, t, now));
+    }
+    pushBounded(r.recentRuns, run, KEEP.recentRuns);
+    return { outcome: 'accepted', run, alerts };
+  }
+
+  private evaluateSku(r: RetailerState, run: RunSummary, t: Thresholds, now: number): AlertEvent[] {
+    const sku = run.skuCount ?? 0;
+    const baseline = r.skuBaseline.slice(-t.skuWindow);
+    const avg = baseline.length >= t.skuMinSamples ? baseline.reduce((a, b) => a + b, 0) / baseline.length : undefined;
+    const floor = avg === undefined ? undefined : avg * (1 - t.skuDropPct / 100);
+    const dropped = floor !== undefined && sku < floor;
+    const alerts: AlertEvent[] = [];
+    const figures: AlertFigures = {
+      skuCount: sku,
+      trailingAverage: avg === undefined ? undefined : round1(avg),
+      dropPct: avg ? round1(((avg - sku) / avg) * 100) : undefined,
+      skuDropPct: t.skuDropPct,
+    };
+    if (dropped) {
+      run.skuDrop = true;
+      const open = r.incidents.sku_drop;
+      if (!open) {
+        const summary = `${r.retailer}: SKU count ${sku} is ${figures.dropPct}% below the trailing average of ${figures.trailingAverage} (threshold ${t.skuDropPct}%)`;
+        alerts.push(this.open(r, 'sku_drop', now, summary, figures, run));
+      } else {
+        open.figures = figures;
+      }
+      return alerts; // a dropped run never joins the baseline
+    }
+    if (r.incidents.sku_drop) {
+      alerts.push(
+        this.close(r, 'sku_drop', now, `${r.retailer}: SKU count back to ${sku} (trailing average ${figures.trailingAverage ?? 'n/a'})`, run),
+      );
+    }
+    r.skuBaseline = [...baseline, sku].slice(-t.skuWindow);
+    return alerts;
+  }
+
+  /** When the stale rule would fire for a retailer (ms), based on its last success or first sighting. */
+  staleDeadline(r: RetailerState): number {
+    return (r.lastSuccessAt ?? r.firstSeenAt) + this.thresholdsFor(r.retailer).staleAfterMs;
+  }
+
+  /** The earliest moment something time-driven is due (stale fire, re-notify, silence expiry), if any. */
+  nextDeadline(): number | undefined {
+    let next: number | undefined;
+    const consider = (t: number) => {
+      if (next === undefined || t < next) next = t;
+    };
+    for (const r of Object.values(this.s.retailers)) {
+      if (!r.incidents.stale) consider(this.staleDeadline(r));
+      const every = this.thresholdsFor(r.retailer).renotifyEveryMs;
+      if (every > 0) {
+        for (const inc of Object.values(r.incidents)) if (inc && !inc.acknowledged) consider(inc.lastNotifiedAt + every);
+      }
+      for (const s of r.silences) consider(s.until);
+    }
+    return next;
+  }
+
+  /** Fire everything time-driven that is due at `now`. */
+  evaluateTimers(now: number): AlertEvent[] {
+    const alerts: AlertEvent[] = [];
+    for (const r of Object.values(this.s.retailers)) {
+      r.silences = r.silences.filter((s) => s.until > now);
+      const t = this.thresholdsFor(r.retailer);
+      if (!r.incidents.stale && now >= this.staleDeadline(r)) {
+        const since = r.lastSuccessAt ?? r.firstSeenAt;
+        const hours = round1((now - since) / HOUR_MS);
+        const figures: AlertFigures = {
+          lastSuccessAt: r.lastSuccessAt,
+          hoursSinceSuccess: hours,
+          staleAfterHours: round1(t.staleAfterMs / HOUR_MS),
+          failureStreak: r.consecutiveFailures,
+        };
+        const summary = r.lastSuccessAt
+          ? `${r.retailer}: no successful run for ${hours} h (threshold ${figures.staleAfterHours} h)`
+          : `${r.retailer}: no successful run since it was first seen ${hours} h ago (threshold ${figures.staleAfterHours} h)`;
+        alerts.push(this.open(r, 'stale', now, summary, figures, r.lastRun));
+      } else if (r.incidents.stale) {
+        const since = r.lastSuccessAt ?? r.firstSeenAt;
+        r.incidents.stale.figures.hoursSinceSuccess = round1((now - since) / HOUR_MS);
+      }
+      if (t.renotifyEveryMs > 0) {
+        for (const inc of Object.values(r.incidents)) {
+          if (inc && !inc.acknowledged && now >= inc.lastNotifiedAt + t.renotifyEveryMs) {
+            inc.lastNotifiedAt = now;
+            inc.notifyCount++;
+            alerts.push(this.event(r, inc, 'renotify', now, `${inc.summary} (still open, reminder ${inc.notifyCount - 1})`));
+          }
+        }
+      }
+    }
+    return alerts;
+  }
+
+  private open(r: RetailerState, rule: RuleId, now: number, summary: string, figures: AlertFigures, run?: RunSummary): AlertEvent {
+    const inc: Incident = {
+      id: `${r.retailer}/${rule}/${++this.s.seq}`,
+      retailer: r.retailer,
+      rule,
+      openedAt: now,
+      lastNotifiedAt: now,
+      notifyCount: 1,
+      summary,
+      figures,
+      runId: run?.runId,
+      workflowId: run?.workflowId,
+      workflowRunId: run?.workflowRunId,
+    };
+    r.incidents[rule] = inc;
+    return this.event(r, inc, 'fire', now, summary);
+  }
+
+  private close(r: RetailerState, rule: RuleId, now: number, summary: string, run?: RunSummary): AlertEvent {
+    const inc = r.incidents[rule]!;
+    delete r.incidents[rule];
+    return this.event(r, inc, 'resolve', now, summary, run);
+  }
+
+  private event(r: RetailerState, inc: Incident, kind: AlertKind, now: number, summary: string, run?: RunSummary): AlertEvent {
+    const ev: AlertEvent = {
+      eventId: kind === 'resolve' ? `${inc.id}/resolve` : `${inc.id}/${kind}/${inc.notifyCount}`,
+      incidentId: inc.id,
+      kind,
+      retailer: r.retailer,
+      rule: inc.rule,
+      at: now,
+      openedAt: inc.openedAt,
+      summary,
+      figures: { ...inc.figures },
+      runId: run?.runId ?? inc.runId,
+      workflowId: run?.workflowId ?? inc.workflowId,
+      workflowRunId: run?.workflowRunId ?? inc.workflowRunId,
+      schedule: run?.schedule ?? r.lastRun?.schedule,
+    };
+    // A resolve notice always goes out so nobody is left believing an incident is still open.
+    if (kind !== 'resolve' && this.isSilenced(r, inc.rule, now)) ev.silenced = true;
+    pushBounded(this.s.recentAlerts, ev, KEEP.recentAlerts);
+    return ev;
+  }
+
+  // ---- operator actions -------------------------------------------------------------------------
+
+  setThresholds(retailer: string | undefined, update: ThresholdOverrides, now: number): void {
+    if (!retailer) {
+      Object.assign(this.s.defaults, update);
+      return;
+    }
+    const r = this.register(retailer, now);
+    r.overrides = { ...(r.overrides ?? {}), ...update };
+  }
+
+  silence(retailer: string, silence: Silence, now: number): void {
+    const r = this.register(retailer, now);
+    r.silences = r.silences.filter((s) => s.rule !== silence.rule && s.until > now);
+    r.silences.push(silence);
+  }
+
+  unsilence(retailer: string, rule: RuleId | '*'): boolean {
+    const r = this.s.retailers[retailer];
+    if (!r) return false;
+    const before = r.silences.length;
+    r.silences = r.silences.filter((s) => s.rule !== rule);
+    return r.silences.length !== before;
+  }
+
+  isSilenced(r: RetailerState, rule: RuleId, now: number): boolean {
+    return r.silences.some((s) => (s.rule === '*' || s.rule === rule) && s.until > now);
+  }
+
+  /** Acknowledge an open incident by id; stops its re-notifications. Returns false if no such open incident. */
+  acknowledge(incidentId: string, ack: { by: string; note?: string }, now: number): boolean {
+    for (const r of Object.values(this.s.retailers)) {
+      for (const inc of Object.values(r.incidents)) {
+        if (inc && inc.id === incidentId) {
+          inc.acknowledged = { by: ack.by, note: ack.note, at: now };
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  // ---- views -------------------------------------------------------------------------------------
+
+  retailerStatus(id: string, now: number): RetailerStatus | undefined {
+    const r = this.s.retailers[id];
+    if (!r) return undefined;
+    const openIncidents = Object.values(r.incidents).filter((i): i is Incident => !!i);
+    const t = this.thresholdsFor(id);
+    const baseline = r.skuBaseline.slice(-t.skuWindow);
+    const silences = r.silences.filter((s) => s.until > now);
+    return {
+      retailer: id,
+      health: openIncidents.length === 0 ? 'healthy' : openIncidents.every((i) => this.isSilenced(r, i.rule, now)) ? 'silenced' : 'unhealthy',
+      firstSeenAt: r.firstSeenAt,
+      lastRun: r.lastRun,
+      lastSuccessAt: r.lastSuccessAt,
+      consecutiveFailures: r.consecutiveFailures,
+      trailingAverage: baseline.length ? round1(baseline.reduce((a, b) => a + b, 0) / baseline.length) : undefined,
+      staleDeadline: this.staleDeadline(r),
+      openIncidents,
+      silences,
+      thresholds: t,
+      totals: { ...r.totals },
+    };
+  }
+
+  retailerDetail(id: string, now: number): RetailerDetail | undefined {
+    const st = this.retailerStatus(id, now);
+    if (!st) return undefined;
+    const r = this.s.retailers[id]!;
+    return { ...st, recentRuns: [...r.recentRuns].reverse(), skuBaseline: [...r.skuBaseline] };
+  }
+
+  status(now: number): MonitorStatus {
+    return {
+      retailers: this.retailerIds().map((id) => this.retailerStatus(id, now)!),
+      counters: { ...this.s.counters },
+      recentRejections: [...this.s.recentRejections],
+      defaults: { ...this.s.defaults },
+    };
+  }
+
+  openIncidents(): Incident[] {
+    const out: Incident[] = [];
+    for (const id of this.retailerIds()) for (const inc of Object.values(this.s.retailers[id]!.incidents)) if (inc) out.push(inc);
+    return out.sort((a, b) => a.openedAt - b.openedAt);
+  }
+
+  recentAlerts(): AlertEvent[] {
+    return [...this.s.recentAlerts];
+  }
+}

@@ -1,0 +1,54 @@
+/** Alert thresholds: defaults, per-retailer overrides, and validation of run-time changes. Pure. */
+import { z } from 'zod';
+
+export interface Thresholds {
+  /** Fire `consecutive_failures` when a retailer's failure streak reaches this many runs. */
+  failureStreak: number;
+  /** Fire `stale` when there has been no successful run for longer than this (ms). */
+  staleAfterMs: number;
+  /** Fire `sku_drop` when a success's SKU count is more than this percent below the trailing average. */
+  skuDropPct: number;
+  /** How many previous successful runs make the trailing average. */
+  skuWindow: number;
+  /** The SKU rule stays silent until the baseline has at least this many runs. */
+  skuMinSamples: number;
+  /** Re-notify an open, unacknowledged incident this often (ms); 0 = never. */
+  renotifyEveryMs: number;
+}
+
+export const HOUR_MS = 60 * 60 * 1000;
+
+export const DEFAULT_THRESHOLDS: Thresholds = {
+  failureStreak: 2,
+  staleAfterMs: 4 * HOUR_MS,
+  skuDropPct: 30,
+  skuWindow: 7,
+  skuMinSamples: 3,
+  renotifyEveryMs: 0,
+};
+
+export const thresholdsSchema = z
+  .object({
+    failureStreak: z.number().int().min(1).max(1000),
+    staleAfterMs: z.number().int().min(60_000, 'staleAfterMs must be at least one minute').max(90 * 24 * HOUR_MS),
+    skuDropPct: z.number().gt(0).lt(100),
+    skuWindow: z.number().int().min(1).max(100),
+    skuMinSamples: z.number().int().min(1).max(100),
+    renotifyEveryMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 24 * HOUR_MS)
+      .refine((v) => v === 0 || v >= 60_000, 'renotifyEveryMs must be 0 (off) or at least one minute'),
+  })
+  .strict();
+
+export const thresholdOverridesSchema = thresholdsSchema.partial();
+export type ThresholdOverrides = z.infer<typeof thresholdOverridesSchema>;
+
+export function resolveThresholds(defaults: Thresholds, overrides?: ThresholdOverrides): Thresholds {
+  const t = { ...defaults, ...(overrides ?? {}) };
+  // A window smaller than the minimum sample count could never fire; clamp so the rule stays meaningful.
+  if (t.skuMinSamples > t.skuWindow) t.skuMinSamples = t.skuWindow;
+  return t;
+}

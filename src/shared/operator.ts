@@ -1,0 +1,28 @@
+/** Validation of operator signals (thresholds, silences, acks). Pure, shared by the workflow and the CLI. */
+import { z } from 'zod';
+import { thresholdOverridesSchema } from '../rules/thresholds';
+import { RULES } from '../rules/types';
+
+export { describeZodError } from './zod-error';
+
+const slug = z.string().max(64).regex(/^[a-z0-9][a-z0-9_-]*$/, 'retailer must be a lower-case slug');
+const ruleOrAll = z.enum([...RULES, '*']);
+const who = z.string().min(1).max(100);
+
+export const setThresholdsArgsSchema = z.object({ retailer: slug.optional(), thresholds: thresholdOverridesSchema }).strict();
+
+export const silenceArgsSchema = z
+  .object({
+    retailer: slug,
+    rule: ruleOrAll.optional(),
+    until: z.iso.datetime({ offset: true, error: 'until must be an ISO-8601 date-time with a timezone' }),
+    reason: z.string().min(1, 'a silence needs a reason').max(500),
+    by: who.optional(),
+  })
+  .strict();
+
+export const unsilenceArgsSchema = z.object({ retailer: slug, rule: ruleOrAll.optional() }).strict();
+
+export const acknowledgeArgsSchema = z
+  .object({ incidentId: z.string().min(1).max(200), by: who.optional(), note: z.string().max(500).optional() })
+  .strict();
