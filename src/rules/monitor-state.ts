@@ -120,6 +120,11 @@ export class MonitorState {
   applyReport(report: RunReport, now: number): ApplyResult {
     if (this.seenRunIds.has(report.runId)) {
       this.s.counters.duplicates++;
+      pushBounded(
+        this.s.recentRejections,
+        { at: now, reason: 'duplicate runId: already received, ignored', runId: report.runId, retailer: report.retailer },
+        KEEP.recentRejections,
+      );
       return { outcome: 'duplicate', alerts: [] };
     }
     const r = this.register(report.retailer, now);
@@ -273,7 +278,9 @@ export class MonitorState {
       if (t.renotifyEveryMs > 0) {
         for (const inc of Object.values(r.incidents)) {
           if (inc && !inc.acknowledged && now >= inc.lastNotifiedAt + t.renotifyEveryMs) {
-            inc.lastNotifiedAt = now;
+            // Keep to the schedule (fired → +R → +2R) when this runs a little late; restart it after a long outage.
+            const scheduled = inc.lastNotifiedAt + t.renotifyEveryMs;
+            inc.lastNotifiedAt = now - scheduled < t.renotifyEveryMs ? scheduled : now;
             inc.notifyCount++;
             alerts.push(this.event(r, inc, 'renotify', now, `${inc.summary} (still open, reminder ${inc.notifyCount - 1})`));
           }

@@ -4,7 +4,8 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ThresholdOverrides, Thresholds } from '../rules/thresholds';
-import type { AlertEvent, Incident, MonitorSnapshot, MonitorStatus, RetailerDetail, RuleId } from '../rules/types';
+import type { AlertRecord } from '../activities/types';
+import type { AlertEvent, Incident, MonitorSnapshot, MonitorStatus, RetailerDetail, RuleId, RunSummary } from '../rules/types';
 
 export const DEFAULTS = {
   workflowId: 'ingestion-monitor',
@@ -24,6 +25,15 @@ export interface MonitorInput {
   maxReportsPerRun?: number;
   /** Carried across continue-as-new; not for callers. */
   state?: MonitorSnapshot;
+  /** Rows and alerts queued but not yet written/sent when the previous run continued-as-new. */
+  pending?: PendingWork;
+}
+
+export interface PendingWork {
+  runs: RunSummary[];
+  dirtyRetailers: string[];
+  alertsToSend: AlertEvent[];
+  alertRecords: AlertRecord[];
 }
 
 /** The signal every ingestion run sends; the payload is validated in the workflow (see shared/report.ts). */

@@ -1,0 +1,88 @@
+/**
+ * Email delivery over SMTP (nodemailer). Same contract as the HTTP channels: a 5xx SMTP reply is permanent
+ * and returned as a failed outcome; 4xx replies and connection problems throw a retryable ApplicationFailure.
+ * The SMTP URL carries the password, so it and the password are scrubbed from anything we report.
+ */
+import { createTransport, type Transporter } from 'nodemailer';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { MonitorConfig } from '../config';
+import { formatContextFrom, toEmail } from '../alerts/format';
+import type { AlertEvent } from '../rules/types';
+import { currentAttempt, currentContext } from './http';
+import type { AlertActivities, DeliveryOutcome } from './types';
+
+export const SMTP_UNAVAILABLE = 'SmtpUnavailable';
+
+/** Errors nodemailer raises before any server reply that no retry can fix (bad credentials config, no recipients). */
+const PERMANENT_CODES = new Set(['EAUTH', 'EENVELOPE', 'EMESSAGE']);
+
+function secretsOf(smtpUrl: string): string[] {
+  const out = [smtpUrl];
+  try {
+    const u = new URL(smtpUrl);
+    if (u.password) out.push(u.password, decodeURIComponent(u.password));
+  } catch {
+    // not a URL we can parse: scrubbing the whole string is still done
+  }
+  return out.filter(Boolean);
+}
+
+/** Message-ID local parts must avoid spaces, brackets and '@'. */
+const idPart = (s: string) => s.replace(/[^\w.\-/+=]/g, '-');
+
+export function createEmailActivities(config: MonitorConfig): Pick<AlertActivities, 'sendEmailAlert'> {
+  const email = config.alerts.email;
+  const ctx = formatContextFrom(config);
+  // One transporter per activities object: it parses the URL once and can be reused for every alert.
+  const transporter: Transporter | undefined = email
+    ? createTransport({
+        url: email.smtpUrl,
+        // The per-attempt budget applies to SMTP too (nodemailer's defaults wait minutes); query
+        // parameters in SMTP_URL still override these.
+        connectionTimeout: config.alerts.httpTimeoutMs,
+        greetingTimeout: config.alerts.httpTimeoutMs,
+        socketTimeout: config.alerts.httpTimeoutMs,
+      })
+    : undefined;
+  const secrets = email ? secretsOf(email.smtpUrl) : [];
+  const scrub = (s: string) => secrets.reduce((acc, x) => acc.split(x).join('[redacted]'), s).replace(/\s+/g, ' ').trim().slice(0, 200);
+
+  return {
+    async sendEmailAlert(event: AlertEvent): Promise<DeliveryOutcome> {
+      if (!email || !transporter) return { channel: 'email', status: 'not_configured' };
+      if (event.silenced) return { channel: 'email', status: 'silenced' };
+      const content = toEmail(event, ctx);
+      try {
+        const info = await transporter.sendMail({
+          from: email.from,
+          to: email.to,
+          ...content,
+          // Stable ids: a retried send has the same Message-ID, and every event of an incident threads together.
+          messageId: `<${idPart(event.eventId)}@ingestion-monitor>`,
+          references: `<${idPart(event.incidentId)}@ingestion-monitor>`,
+        });
+        const rejected = info.rejected?.length ?? 0;
+        return {
+          channel: 'email',
+          status: 'delivered',
+          attempts: currentAttempt(),
+          ...(rejected ? { detail: `${rejected} recipient(s) rejected` } : {}),
+        };
+      } catch (err) {
+        const e = err as { responseCode?: unknown; response?: unknown; code?: unknown; message?: unknown };
+        const code = typeof e.code === 'string' ? e.code : undefined;
+        const replyCode = typeof e.responseCode === 'number' ? e.responseCode : undefined;
+        const detail =
+          replyCode !== undefined
+            ? `SMTP ${scrub(typeof e.response === 'string' ? e.response : String(replyCode))}`
+            : `SMTP ${code ?? 'error'}: ${scrub(typeof e.message === 'string' ? e.message : '')}`;
+        const permanent = replyCode !== undefined ? replyCode >= 500 : code !== undefined && PERMANENT_CODES.has(code);
+        if (permanent) {
+          currentContext()?.log.warn('Alert delivery failed permanently', { channel: 'email', detail });
+          return { channel: 'email', status: 'failed', attempts: currentAttempt(), detail };
+        }
+        throw ApplicationFailure.create({ type: SMTP_UNAVAILABLE, message: `Email not sent: ${detail}`, nonRetryable: false });
+      }
+    },
+  };
+}

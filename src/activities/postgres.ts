@@ -1,0 +1,129 @@
+/**
+ * Postgres activities: one batched, idempotent write per flush. Runs are keyed by runId (a retried
+ * activity or a re-sent report never duplicates a row), status rows are upserted per retailer, alert
+ * events are keyed by their deterministic eventId.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema';
+import type { AlertRecord, PersistBatch, PostgresActivities } from './types';
+import type { RetailerStatus, RunSummary } from '../rules/types';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const isoOrNull = (ms: number | undefined) => (ms === undefined ? null : iso(ms));
+
+export function runRow(r: RunSummary) {
+  return {
+    run_id: r.runId,
+    retailer: r.retailer,
+    schedule: r.schedule ?? null,
+    status: r.status,
+    started_at: iso(r.startedAt),
+    finished_at: iso(r.finishedAt),
+    duration_ms: Math.max(0, r.finishedAt - r.startedAt),
+    sku_count: r.skuCount ?? null,
+    promo_count: r.promoCount ?? null,
+    last_scrape_at: isoOrNull(r.lastScrapeAt),
+    error: r.error ?? null,
+    workflow_id: r.workflowId ?? null,
+    workflow_run_id: r.workflowRunId ?? null,
+    out_of_order: r.outOfOrder ?? false,
+    sku_drop: r.skuDrop ?? false,
+    received_at: iso(r.receivedAt),
+  };
+}
+
+export function statusRow(s: RetailerStatus, now: number) {
+  const silence = [...s.silences].sort((a, b) => b.until - a.until)[0];
+  return {
+    retailer: s.retailer,
+    health: s.health,
+    first_seen_at: iso(s.firstSeenAt),
+    last_run_id: s.lastRun?.runId ?? null,
+    last_run_status: s.lastRun?.status ?? null,
+    last_run_at: isoOrNull(s.lastRun?.finishedAt),
+    last_success_at: isoOrNull(s.lastSuccessAt),
+    consecutive_failures: s.consecutiveFailures,
+    last_sku_count: s.lastRun?.skuCount ?? null,
+    last_promo_count: s.lastRun?.promoCount ?? null,
+    trailing_avg_sku: s.trailingAverage ?? null,
+    stale_deadline: iso(s.staleDeadline),
+    open_incidents: s.openIncidents.length,
+    open_rules: s.openIncidents.map((i) => i.rule).sort().join(','),
+    silenced_until: silence ? iso(silence.until) : null,
+    silence_reason: silence?.reason ?? null,
+    updated_at: iso(now),
+  };
+}
+
+export function alertRow({ event, delivery }: AlertRecord) {
+  return {
+    event_id: event.eventId,
+    incident_id: event.incidentId,
+    retailer: event.retailer,
+    rule: event.rule,
+    kind: event.kind,
+    occurred_at: iso(event.at),
+    opened_at: iso(event.openedAt),
+    summary: event.summary,
+    figures: JSON.stringify(event.figures),
+    run_id: event.runId ?? null,
+    workflow_id: event.workflowId ?? null,
+    workflow_run_id: event.workflowRunId ?? null,
+    silenced: event.silenced ?? false,
+    delivered: delivery.some((d) => d.status === 'delivered'),
+    delivery: JSON.stringify(delivery),
+  };
+}
+
+export function createPostgresActivities(db: Kysely<Database>): PostgresActivities {
+  return {
+    async persistBatch(batch: PersistBatch) {
+      const now = Date.now();
+      await db.transaction().execute(async (tx) => {
+        if (batch.runs.length) {
+          await tx
+            .insertInto('ingestion_runs')
+            .values(batch.runs.map(runRow))
+            .onConflict((oc) => oc.column('run_id').doNothing())
+            .execute();
+        }
+        if (batch.statuses.length) {
+          await tx
+            .insertInto('retailer_status')
+            .values(batch.statuses.map((s) => statusRow(s, now)))
+            .onConflict((oc) =>
+              oc.column('retailer').doUpdateSet((eb) => ({
+                health: eb.ref('excluded.health'),
+                first_seen_at: eb.ref('excluded.first_seen_at'),
+                last_run_id: eb.ref('excluded.last_run_id'),
+                last_run_status: eb.ref('excluded.last_run_status'),
+                last_run_at: eb.ref('excluded.last_run_at'),
+                last_success_at: eb.ref('excluded.last_success_at'),
+                consecutive_failures: eb.ref('excluded.consecutive_failures'),
+                last_sku_count: eb.ref('excluded.last_sku_count'),
+                last_promo_count: eb.ref('excluded.last_promo_count'),
+                trailing_avg_sku: eb.ref('excluded.trailing_avg_sku'),
+                stale_deadline: eb.ref('excluded.stale_deadline'),
+                open_incidents: eb.ref('excluded.open_incidents'),
+                open_rules: eb.ref('excluded.open_rules'),
+                silenced_until: eb.ref('excluded.silenced_until'),
+                silence_reason: eb.ref('excluded.silence_reason'),
+                updated_at: eb.ref('excluded.updated_at'),
+              })),
+            )
+            .execute();
+        }
+        if (batch.alerts.length) {
+          await tx
+            .insertInto('alert_events')
+            .values(batch.alerts.map(alertRow))
+            .onConflict((oc) =>
+              oc.column('event_id').doUpdateSet((eb) => ({ delivery: eb.ref('excluded.delivery'), delivered: eb.ref('excluded.delivered') })),
+            )
+            .execute();
+        }
+      });
+      return { runs: batch.runs.length, statuses: batch.statuses.length, alerts: batch.alerts.length };
+    },
+  };
+}

@@ -1,0 +1,2 @@
+/** Workflow entry point for the worker bundle. */
+export { ingestionMonitorWorkflow } from './ingestion-monitor';

@@ -1,0 +1,225 @@
+import {
+  alertCommands,
+  alertFigures,
+  alertLinks,
+  alertTitle,
+  clip,
+  remediationSteps,
+  SLACK_LIMITS,
+  toEmail,
+  toSlackMessage,
+  toWebhookPayload,
+  type FormatContext,
+} from '../src/alerts/format';
+import type { AlertEvent } from '../src/rules/types';
+
+const T0 = Date.UTC(2025, 0, 15, 8, 0, 0);
+const HOUR = 3_600_000;
+
+const ctx: FormatContext = {
+  temporalUiUrl: 'http://localhost:8233',
+  namespace: 'default',
+  dashboardUrl: 'http://grafana.local/d/ingestion',
+  cliCommand: 'npx ingestion-monitor',
+  monitorWorkflowId: 'ingestion-monitor',
+};
+
+function event(over: Partial<AlertEvent> = {}): AlertEvent {
+  return {
+    eventId: 'checkers/consecutive_failures/1/fire/1',
+    incidentId: 'checkers/consecutive_failures/1',
+    kind: 'fire',
+    retailer: 'checkers',
+    rule: 'consecutive_failures',
+    at: T0,
+    openedAt: T0,
+    summary: 'checkers: 2 consecutive failed runs (last error: blocked)',
+    figures: { failureStreak: 2, lastError: 'HTTP 403 from retailer', lastSuccessAt: T0 - 5 * HOUR },
+    runId: 'run-42',
+    workflowId: 'ingest-checkers',
+    workflowRunId: 'a1b2-c3',
+    schedule: 'hourly',
+    ...over,
+  };
+}
+
+const stale = () =>
+  event({
+    rule: 'stale',
+    incidentId: 'pnp/stale/2',
+    retailer: 'pnp',
+    summary: 'pnp: no successful run for 5 h (threshold 4 h)',
+    figures: { hoursSinceSuccess: 5, staleAfterHours: 4, lastSuccessAt: T0 - 5 * HOUR, failureStreak: 0 },
+  });
+
+const skuDrop = () =>
+  event({
+    rule: 'sku_drop',
+    incidentId: 'woolworths/sku_drop/3',
+    retailer: 'woolworths',
+    summary: 'woolworths: SKU count 600 is 40% below the trailing average of 1000',
+    figures: { skuCount: 600, trailingAverage: 1000, dropPct: 40, skuDropPct: 30 },
+  });
+
+const value = (e: AlertEvent, label: string) => alertFigures(e).find((f) => f.label === label)?.value;
+
+describe('alertTitle', () => {
+  it('names the kind, the rule and the retailer', () => {
+    expect(alertTitle(event())).toBe('🔴 FIRING: Consecutive ingestion failures — checkers');
+    expect(alertTitle(event({ kind: 'renotify' }))).toMatch(/^🔁 STILL FIRING: .*checkers$/);
+    expect(alertTitle(skuDrop())).toContain('SKU count drop');
+    expect(alertTitle({ ...stale(), kind: 'resolve' })).toBe('✅ RESOLVED: Stale data — pnp');
+  });
+});
+
+describe('alertFigures', () => {
+  it('shows the failure streak and last error for consecutive_failures', () => {
+    expect(value(event(), 'Failure streak')).toBe('2 consecutive failed runs');
+    expect(value(event(), 'Last error')).toBe('HTTP 403 from retailer');
+    expect(value(event(), 'Last success')).toBe(new Date(T0 - 5 * HOUR).toISOString());
+  });
+
+  it('shows hours since success with the threshold for stale, and hides a zero streak', () => {
+    expect(value(stale(), 'Hours since success')).toBe('5 h (threshold 4 h)');
+    expect(value(stale(), 'Failure streak')).toBeUndefined();
+    expect(value({ ...stale(), figures: { hoursSinceSuccess: 6, staleAfterHours: 4 } }, 'Last success')).toBe('never');
+  });
+
+  it('shows the SKU count against the trailing average and the drop percentage', () => {
+    expect(value(skuDrop(), 'SKU count')).toBe('600 vs trailing average 1000');
+    expect(value(skuDrop(), 'Drop')).toBe('40% (threshold 30%)');
+  });
+
+  it('gives times as ISO strings', () => {
+    expect(value(event(), 'Opened')).toBe('2025-01-15T08:00:00.000Z');
+  });
+});
+
+describe('alertLinks', () => {
+  it('links the failing run history, the monitor and the dashboard', () => {
+    expect(alertLinks(event(), ctx)).toEqual([
+      { label: 'Ingestion run (Temporal UI)', url: 'http://localhost:8233/namespaces/default/workflows/ingest-checkers/a1b2-c3/history' },
+      { label: 'Monitor workflow', url: 'http://localhost:8233/namespaces/default/workflows/ingestion-monitor' },
+      { label: 'Dashboard', url: 'http://grafana.local/d/ingestion' },
+    ]);
+  });
+
+  it('encodes workflow ids and omits the run segment when there is no run id', () => {
+    const links = alertLinks(event({ workflowId: 'ingest/checkers 1', workflowRunId: undefined }), { ...ctx, dashboardUrl: undefined });
+    expect(links[0].url).toBe('http://localhost:8233/namespaces/default/workflows/ingest%2Fcheckers%201');
+    expect(links.map((l) => l.label)).toEqual(['Ingestion run (Temporal UI)', 'Monitor workflow']);
+  });
+
+  it('has no run link when the event has no workflow id', () => {
+    expect(alertLinks({ ...stale(), workflowId: undefined }, ctx).map((l) => l.label)).toEqual(['Monitor workflow', 'Dashboard']);
+  });
+});
+
+describe('remediation and commands', () => {
+  it('gives rule-specific steps', () => {
+    expect(remediationSteps(event()).join(' ')).toMatch(/worker logs.*scraper block/s);
+    expect(remediationSteps(stale()).join(' ')).toMatch(/worker is running.*schedule is not paused/s);
+    expect(remediationSteps(skuDrop()).join(' ')).toMatch(/retailer site.*layout change.*partial scrape/s);
+  });
+
+  it('prints replay and ack commands, quoting odd names, and no ack for a resolve', () => {
+    expect(alertCommands(event(), ctx)).toEqual({
+      replay: 'npx ingestion-monitor replay checkers',
+      ack: 'npx ingestion-monitor ack checkers/consecutive_failures/1',
+    });
+    expect(alertCommands(event({ retailer: "pick n' pay" }), ctx).replay).toBe(`npx ingestion-monitor replay 'pick n'\\'' pay'`);
+    expect(alertCommands(event({ kind: 'resolve' }), ctx).ack).toBeUndefined();
+  });
+});
+
+type Block = { type: string; text?: { type: string; text: string }; fields?: { type: string; text: string }[]; elements?: { type: string; text: string }[] };
+
+describe('toSlackMessage', () => {
+  it('is Block Kit shaped with retailer, rule, figures, remediation, links and commands', () => {
+    const msg = toSlackMessage(event(), ctx) as { text: string; blocks: Block[] };
+    expect(msg.text).toContain('checkers');
+    expect(msg.blocks.map((b) => b.type)).toEqual(['header', 'section', 'section', 'context']);
+    expect(msg.blocks[0].text).toEqual({ type: 'plain_text', text: alertTitle(event()), emoji: true });
+    expect(msg.blocks[1].fields!.map((f) => f.text)).toContain('*Failure streak*\n2 consecutive failed runs');
+    expect(msg.blocks[2].text!.text).toContain('worker logs');
+    const context = msg.blocks[3].elements!.map((e) => e.text).join(' ');
+    expect(context).toContain('<http://localhost:8233/namespaces/default/workflows/ingest-checkers/a1b2-c3/history|Ingestion run (Temporal UI)>');
+    expect(context).toContain('`npx ingestion-monitor replay checkers`');
+    expect(context).toContain('`npx ingestion-monitor ack checkers/consecutive_failures/1`');
+  });
+
+  it('respects Block Kit limits for huge inputs', () => {
+    const huge = event({
+      retailer: 'r'.repeat(400),
+      summary: 'x'.repeat(10_000),
+      figures: { failureStreak: 9, lastError: 'e'.repeat(5_000), lastSuccessAt: T0, hoursSinceSuccess: 9, staleAfterHours: 4, skuCount: 1, trailingAverage: 2, dropPct: 50, skuDropPct: 30 },
+    });
+    const msg = toSlackMessage(huge, ctx) as { text: string; blocks: Block[] };
+    const [header, section, remediation, context] = msg.blocks;
+    expect(header.text!.text.length).toBeLessThanOrEqual(SLACK_LIMITS.headerText);
+    expect(section.text!.text.length).toBeLessThanOrEqual(SLACK_LIMITS.sectionText);
+    expect(section.fields!.length).toBeLessThanOrEqual(SLACK_LIMITS.fields);
+    for (const f of section.fields!) expect(f.text.length).toBeLessThanOrEqual(SLACK_LIMITS.fieldText);
+    expect(remediation.text!.text.length).toBeLessThanOrEqual(SLACK_LIMITS.sectionText);
+    expect(context.elements!.length).toBeLessThanOrEqual(SLACK_LIMITS.contextElements);
+    expect(msg.text.length).toBeLessThanOrEqual(SLACK_LIMITS.sectionText);
+  });
+
+  it('escapes mrkdwn control characters from untrusted text', () => {
+    const msg = toSlackMessage(event({ summary: 'boom <!channel> & <http://evil|click>' }), ctx) as { blocks: Block[] };
+    expect(msg.blocks[1].text!.text).toBe('boom &lt;!channel&gt; &amp; &lt;http://evil|click&gt;');
+  });
+});
+
+describe('toWebhookPayload', () => {
+  it('is versioned JSON with the event, title, figures, links, remediation and commands', () => {
+    const p = toWebhookPayload(skuDrop(), ctx);
+    expect(p).toMatchObject({
+      type: 'ingestion-monitor.alert',
+      version: 1,
+      eventId: 'checkers/consecutive_failures/1/fire/1',
+      incidentId: 'woolworths/sku_drop/3',
+      kind: 'fire',
+      retailer: 'woolworths',
+      rule: 'sku_drop',
+      at: '2025-01-15T08:00:00.000Z',
+      figures: { skuCount: 600, trailingAverage: 1000, dropPct: 40, skuDropPct: 30 },
+      title: alertTitle(skuDrop()),
+      commands: { replay: 'npx ingestion-monitor replay woolworths', ack: 'npx ingestion-monitor ack woolworths/sku_drop/3' },
+    });
+    expect(p.figureLines).toContainEqual({ label: 'Drop', value: '40% (threshold 30%)' });
+    expect(p.links.length).toBeGreaterThan(0);
+    expect(p.remediation.length).toBeGreaterThan(0);
+    expect(JSON.parse(JSON.stringify(p))).toEqual(p);
+  });
+
+  it('turns lastSuccessAt into an ISO string', () => {
+    expect(toWebhookPayload(stale(), ctx).figures.lastSuccessAt).toBe(new Date(T0 - 5 * HOUR).toISOString());
+  });
+});
+
+describe('toEmail', () => {
+  it('puts retailer and rule in the subject and everything in text and html', () => {
+    const m = toEmail(stale(), ctx);
+    expect(m.subject).toContain('pnp');
+    expect(m.subject).toContain('Stale data');
+    expect(m.text).toContain('Hours since success: 5 h (threshold 4 h)');
+    expect(m.text).toContain('npx ingestion-monitor replay pnp');
+    expect(m.html).toContain('<a href="http://grafana.local/d/ingestion">Dashboard</a>');
+  });
+
+  it('escapes HTML from untrusted text and keeps the subject on one line', () => {
+    const m = toEmail(event({ retailer: 'evil\r\nBcc: x@y', summary: '<script>alert("x")</script> & co' }), ctx);
+    expect(m.html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co');
+    expect(m.html).not.toContain('<script>');
+    expect(m.subject).not.toMatch(/[\r\n]/);
+  });
+});
+
+describe('clip', () => {
+  it('never splits a surrogate pair or an entity', () => {
+    expect(clip('ab🔴cd', 4)).toBe('ab…');
+    expect(clip('a &amp; b', 5)).toBe('a …');
+    expect(clip('short', 10)).toBe('short');
+  });
+});
