@@ -4,7 +4,11 @@
  */
 import type { Migration } from 'kysely';
 import * as initial from './2026-11-27-001-initial';
+import * as grafanaReader from './2026-11-27-002-grafana-reader';
+import * as operatorActions from './2026-11-27-003-operator-actions';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-27-001-initial': initial,
+  '2026-11-27-002-grafana-reader': grafanaReader,
+  '2026-11-27-003-operator-actions': operatorActions,
 };

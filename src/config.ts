@@ -15,6 +15,14 @@ export interface MonitorConfig {
   /** Command prefix printed in alerts so an on-call engineer can paste it. */
   cliCommand: string;
   statusPagePort?: number;
+  /** How to re-run a retailer's ingestion (replay) and where to look for its runs (reconciler, diagnosis). */
+  ingestion: {
+    /** Workflow type of the ingestion runs, e.g. `ingestRetailer`. */
+    workflowType?: string;
+    taskQueue?: string;
+    /** Schedule id of a retailer's ingestion; `{retailer}` is replaced. */
+    scheduleIdTemplate: string;
+  };
   alerts: {
     slackWebhookUrl?: string;
     webhookUrl?: string;
@@ -45,6 +53,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MonitorConfig 
     dashboardUrl: optional(env.DASHBOARD_URL),
     cliCommand: optional(env.MONITOR_CLI) ?? 'npx ingestion-monitor',
     statusPagePort: port === undefined ? undefined : Number(port),
+    ingestion: {
+      workflowType: optional(env.INGESTION_WORKFLOW_TYPE),
+      taskQueue: optional(env.INGESTION_TASK_QUEUE),
+      scheduleIdTemplate: optional(env.INGESTION_SCHEDULE_ID_TEMPLATE) ?? 'ingest-{retailer}',
+    },
     alerts: {
       slackWebhookUrl: optional(env.SLACK_WEBHOOK_URL),
       webhookUrl: optional(env.ALERT_WEBHOOK_URL),

@@ -3,11 +3,12 @@
  * `npm run worker` (after `npm run migrate`). Connection settings come from Temporal's envconfig
  * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS …); everything else from src/config.ts.
  */
+import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { createActivities } from './activities';
 import { describeChannels, loadConfig, type MonitorConfig } from './config';
-import { connectWorker } from './connection';
+import { connectClient, connectWorker } from './connection';
 import { createDb } from './db/database';
 import type { Database } from './db/schema';
 
@@ -16,28 +17,32 @@ export interface MonitorWorkerOptions {
   namespace?: string;
   config: MonitorConfig;
   db: Kysely<Database>;
+  /** For activities that talk to Temporal about ingestion runs (replay, stale diagnosis, reconciler). */
+  client: Client;
 }
 
-export function createMonitorWorker({ connection, namespace, config, db }: MonitorWorkerOptions): Promise<Worker> {
+export function createMonitorWorker({ connection, namespace, config, db, client }: MonitorWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection,
     namespace: namespace ?? 'default',
     taskQueue: config.taskQueue,
     workflowsPath: require.resolve('./workflows'),
-    activities: createActivities(config, db),
+    activities: createActivities(config, db, client),
   });
 }
 
 /** Run the monitor worker until SIGINT/SIGTERM. */
 export async function runWorker(config: MonitorConfig = loadConfig()): Promise<void> {
   const { connection, namespace } = await connectWorker();
+  const client = await connectClient();
   const db = createDb(config.databaseUrl);
-  const worker = await createMonitorWorker({ connection, namespace, config, db });
+  const worker = await createMonitorWorker({ connection, namespace, config, db, client });
   console.log(`monitor worker on task queue "${config.taskQueue}" (namespace ${namespace}); alert channels: ${describeChannels(config)}`);
   try {
     await worker.run(); // resolves after SIGINT/SIGTERM (the worker installs those handlers)
   } finally {
     await db.destroy();
+    await client.connection.close();
     await connection.close();
   }
 }

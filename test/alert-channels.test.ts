@@ -9,7 +9,7 @@ import { SMTPServer } from 'smtp-server';
 import { ApplicationFailure } from '@temporalio/common';
 import type { LogLevel, LogMetadata, Logger } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import type { MonitorConfig } from '../src/config';
+import { loadConfig, type MonitorConfig } from '../src/config';
 import { createEmailActivities } from '../src/activities/email';
 import { createSlackActivities } from '../src/activities/slack';
 import { createWebhookActivities } from '../src/activities/webhook';
@@ -165,15 +165,8 @@ const event = (over: Partial<AlertEvent> = {}): AlertEvent => ({
 });
 
 function config(alerts: Partial<MonitorConfig['alerts']> = {}): MonitorConfig {
-  return {
-    workflowId: 'ingestion-monitor',
-    taskQueue: 'ingestion-monitor',
-    databaseUrl: 'postgres://unused',
-    temporalUiUrl: 'http://localhost:8233',
-    namespace: 'default',
-    cliCommand: 'npx ingestion-monitor',
-    alerts: { httpTimeoutMs: 2_000, ...alerts },
-  };
+  const base = loadConfig({});
+  return { ...base, databaseUrl: 'postgres://unused', alerts: { httpTimeoutMs: 2_000, ...alerts } };
 }
 
 /** Everything a failure could carry to history, logs or the UI. */

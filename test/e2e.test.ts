@@ -8,6 +8,7 @@ import { monitorHandle, reportIngestionRun } from '../src/client';
 import { incidentsQuery, statusQuery } from '../src/shared/messages';
 import { type CaptureServer, startCaptureServer } from './helpers/capture-server';
 import { createTestMonitorWorker, testConfig } from './helpers/monitor';
+import { until } from './helpers/wait';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres';
 import { createDevServerEnv } from './helpers/temporal';
 
@@ -32,15 +33,6 @@ afterAll(async () => {
   await Promise.all([env?.teardown(), tdb?.drop(), slack?.close()]);
 });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 it('reports in → runs, status and alert rows in Postgres → Slack messages for fire and resolve', async () => {
   const target = { workflowId, taskQueue };

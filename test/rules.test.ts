@@ -240,3 +240,50 @@ describe('properties', () => {
     );
   });
 });
+
+describe('reprocess', () => {
+  const summary = (retailer: string, at: number, status: 'success' | 'failure', sku?: number) => {
+    const s = new MonitorState();
+    return s.applyReport(run(retailer, at, status, sku), at).run!;
+  };
+
+  it('rebuilds streak and baseline from stored runs without re-notifying an incident already open', () => {
+    const s = new MonitorState();
+    s.applyReport(run('a', T0, 'failure'), T0);
+    const [fire] = s.applyReport(run('a', T0 + 1, 'failure'), T0 + 1).alerts;
+    const stored = [summary('a', T0 - 3, 'success', 1000), summary('a', T0, 'failure'), summary('a', T0 + 1, 'failure')];
+    const { alerts, applied } = s.reprocess('a', stored, T0 + 10);
+    expect(applied).toBe(3);
+    expect(alerts).toEqual([]);
+    expect(s.openIncidents().map((i) => i.id)).toEqual([fire!.incidentId]);
+    expect(s.retailerStatus('a', T0 + 10)).toMatchObject({ consecutiveFailures: 2, trailingAverage: 1000 });
+  });
+
+  it('fires what newly holds (e.g. after a threshold change) and resolves what no longer holds', () => {
+    const s = new MonitorState();
+    const stored = [1000, 1000, 1000, 750].map((c, i) => summary('b', T0 + i, 'success', c));
+    for (const r of stored) s.applyReport({ ...run('b', r.finishedAt, 'success', r.skuCount), runId: r.runId }, r.finishedAt);
+    expect(s.openIncidents()).toEqual([]); // 25% below: under the default 30%
+    s.setThresholds('b', { skuDropPct: 20 }, T0 + 10);
+    const fired = s.reprocess('b', stored, T0 + 10).alerts;
+    expect(kinds(fired)).toEqual(['fire:sku_drop']);
+    s.setThresholds('b', { skuDropPct: 30 }, T0 + 11);
+    const resolved = s.reprocess('b', stored, T0 + 11).alerts;
+    expect(kinds(resolved)).toEqual(['resolve:sku_drop']);
+    expect(resolved[0]!.incidentId).toBe(fired[0]!.incidentId);
+  });
+});
+
+describe('retailers known only from operator actions', () => {
+  it('are not watched for staleness until they report (a CLI typo pages nobody)', () => {
+    const s = new MonitorState();
+    s.silence('chekers', { rule: '*', until: T0 + HOUR_MS, reason: 'typo', by: 'sam', createdAt: T0 }, T0);
+    s.setThresholds('spar', { failureStreak: 3 }, T0);
+    expect(s.nextDeadline()).toBe(T0 + HOUR_MS); // only the silence expiry
+    expect(s.evaluateTimers(T0 + 10 * HOUR_MS)).toEqual([]);
+    // Its first report starts the clock, with the thresholds set before.
+    s.applyReport(run('spar', T0 + 10 * HOUR_MS, 'failure'), T0 + 10 * HOUR_MS);
+    expect(s.nextDeadline()).toBe(T0 + 14 * HOUR_MS);
+    expect(s.retailerStatus('spar', T0)!.thresholds.failureStreak).toBe(3);
+  });
+});

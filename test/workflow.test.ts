@@ -6,10 +6,21 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { monitorHandle, reportIngestionRun } from '../src/client';
 import { HOUR_MS } from '../src/rules/thresholds';
-import { alertsQuery, incidentsQuery, type MonitorInput, retailerQuery, statusQuery } from '../src/shared/messages';
+import {
+  acknowledgeSignal,
+  alertsQuery,
+  incidentsQuery,
+  type MonitorInput,
+  reprocessSignal,
+  retailerQuery,
+  setThresholdsSignal,
+  silenceSignal,
+  statusQuery,
+} from '../src/shared/messages';
 import type { RunReportInput } from '../src/shared/report';
 import { type CaptureServer, startCaptureServer } from './helpers/capture-server';
 import { createTestMonitorWorker, testConfig } from './helpers/monitor';
+import { until } from './helpers/wait';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres';
 import { createTimeSkippingEnv } from './helpers/temporal';
 
@@ -292,5 +303,93 @@ describe('continue-as-new', () => {
       skuCount: 5,
     });
     expect((await handle.query(statusQuery)).counters.duplicates).toBe(1);
+  });
+});
+
+describe('operator actions', () => {
+
+  it('a silence records alerts without sending them, but the resolve still goes out', async () => {
+    const t = target();
+    const handle = await report(t, { retailer: 'quiet-mart', status: 'success' });
+    const until_ = new Date((await env.currentTimeMs()) + HOUR_MS).toISOString();
+    await handle.signal(silenceSignal, { retailer: 'quiet-mart', until: until_, reason: 'site migration', by: 'sam' });
+    await report(t, { retailer: 'quiet-mart', status: 'failure' });
+    await report(t, { retailer: 'quiet-mart', status: 'failure' });
+    const row = await until('silenced alert row', async () =>
+      tdb.db.selectFrom('alert_events').selectAll().where('retailer', '=', 'quiet-mart').executeTakeFirst(),
+    );
+    expect(row).toMatchObject({ kind: 'fire', silenced: true, delivered: false });
+    expect((row.delivery as any[]).map((d) => d.status)).toEqual(['silenced', 'silenced', 'silenced']);
+    const detail = await handle.query(retailerQuery, 'quiet-mart');
+    expect(detail).toMatchObject({ health: 'silenced', silences: [{ rule: '*', reason: 'site migration', by: 'sam' }] });
+    expect(hooksFor('quiet-mart')).toEqual([]);
+    const status = await until('status row with silence', async () => {
+      const r = await tdb.db.selectFrom('retailer_status').selectAll().where('retailer', '=', 'quiet-mart').executeTakeFirst();
+      return r?.silence_reason === 'site migration' && r;
+    });
+    expect(status.silenced_until?.toISOString()).toBe(until_);
+
+    await report(t, { retailer: 'quiet-mart', status: 'success' });
+    await hook.waitFor(() => hooksFor('quiet-mart').length === 1);
+    expect(hooksFor('quiet-mart')[0]!.body.kind).toBe('resolve');
+    const actions = await until('silence action row', async () => {
+      const rows = await tdb.db.selectFrom('operator_actions').selectAll().where('retailer', '=', 'quiet-mart').execute();
+      return rows.length > 0 && rows;
+    });
+    expect(actions[0]).toMatchObject({ action: 'silence', by: 'sam', reason: 'site migration', rule: '*' });
+  });
+
+  it('an acknowledgement stops re-notification and shows in the query and Postgres', async () => {
+    const t = target({ thresholds: { renotifyEveryMs: HOUR_MS } });
+    await report(t, { retailer: 'ack-mart', status: 'failure' });
+    const handle = await report(t, { retailer: 'ack-mart', status: 'failure' });
+    const [incident] = await handle.query(incidentsQuery);
+    await handle.signal(acknowledgeSignal, { incidentId: incident!.id, by: 'kim', note: 'on it' });
+    await env.sleep(3 * HOUR_MS);
+    const alerts = (await handle.query(alertsQuery)).filter((a) => a.retailer === 'ack-mart');
+    expect(alerts.map((a) => a.kind)).toEqual(['fire']);
+    const [open] = await handle.query(incidentsQuery);
+    expect(open!.acknowledged).toMatchObject({ by: 'kim', note: 'on it' });
+    await until('acknowledged status row', async () => {
+      const r = await tdb.db.selectFrom('retailer_status').selectAll().where('retailer', '=', 'ack-mart').executeTakeFirst();
+      return r?.acknowledged_rules === 'consecutive_failures';
+    });
+    // An unknown incident id is rejected with a reason, not thrown.
+    await handle.signal(acknowledgeSignal, { incidentId: 'ack-mart/stale/999', by: 'kim' });
+    const status = await handle.query(statusQuery);
+    expect(status.recentRejections.at(-1)!.reason).toMatch(/no open incident ack-mart\/stale\/999/);
+  });
+
+  it('reprocess rebuilds state from Postgres and notifies only what is new, once', async () => {
+    const t = target();
+    for (const c of [1000, 1000, 1000, 750]) await report(t, { retailer: 'redo-mart', status: 'success', skuCount: c });
+    const handle = monitorHandle(env.client, t.workflowId);
+    await until('4 stored runs', async () => {
+      const rows = await tdb.db.selectFrom('ingestion_runs').select('run_id').where('retailer', '=', 'redo-mart').execute();
+      return rows.length === 4;
+    });
+    expect(await handle.query(incidentsQuery)).toEqual([]); // 25% below: within the default 30%
+    await handle.signal(setThresholdsSignal, { retailer: 'redo-mart', thresholds: { skuDropPct: 20 } });
+    const now = await env.currentTimeMs();
+    const range = { retailer: 'redo-mart', from: new Date(now - 24 * HOUR_MS).toISOString(), to: new Date(now + 60_000).toISOString() };
+    await handle.signal(reprocessSignal, { ...range, by: 'kim' });
+    const [incident] = await until('the reprocessed incident', async () => {
+      const open = await handle.query(incidentsQuery);
+      return open.length > 0 && open;
+    });
+    expect(incident).toMatchObject({ retailer: 'redo-mart', rule: 'sku_drop' });
+    await hook.waitFor(() => hooksFor('redo-mart').length === 1);
+    expect(hooksFor('redo-mart')[0]!.body.summary).toMatch(/found by reprocessing/);
+
+    // Again: the incident is already notified, so nothing is sent twice.
+    await handle.signal(reprocessSignal, { ...range, by: 'kim' });
+    const actions = await until('two reprocess actions', async () => {
+      const rows = await tdb.db.selectFrom('operator_actions').selectAll().where('retailer', '=', 'redo-mart').where('action', '=', 'reprocess').execute();
+      return rows.length === 2 && rows;
+    });
+    expect(actions.map((a) => a.outcome)).toEqual(['rebuilt from 4 runs; 1 notification(s)', 'rebuilt from 4 runs; 0 notification(s)']);
+    expect((await handle.query(incidentsQuery)).map((i) => i.id)).toEqual([incident!.id]);
+    await env.sleep(5_000);
+    expect(hooksFor('redo-mart')).toHaveLength(1);
   });
 });

@@ -3,9 +3,9 @@
  * activity or a re-sent report never duplicates a row), status rows are upserted per retailer, alert
  * events are keyed by their deterministic eventId.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../db/schema';
-import type { AlertRecord, PersistBatch, PostgresActivities } from './types';
+import type { AlertRecord, OperatorAction, PersistBatch, PostgresActivities } from './types';
 import type { RetailerStatus, RunSummary } from '../rules/types';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -49,6 +49,7 @@ export function statusRow(s: RetailerStatus, now: number) {
     stale_deadline: iso(s.staleDeadline),
     open_incidents: s.openIncidents.length,
     open_rules: s.openIncidents.map((i) => i.rule).sort().join(','),
+    acknowledged_rules: s.openIncidents.filter((i) => i.acknowledged).map((i) => i.rule).sort().join(','),
     silenced_until: silence ? iso(silence.until) : null,
     silence_reason: silence?.reason ?? null,
     updated_at: iso(now),
@@ -74,6 +75,46 @@ export function alertRow({ event, delivery }: AlertRecord) {
     delivery: JSON.stringify(delivery),
   };
 }
+
+export function actionRow(a: OperatorAction) {
+  return {
+    action_id: a.actionId,
+    at: iso(a.at),
+    action: a.action,
+    retailer: a.retailer ?? null,
+    rule: a.rule ?? null,
+    incident_id: a.incidentId ?? null,
+    by: a.by,
+    reason: a.reason ?? null,
+    until: isoOrNull(a.until),
+    outcome: a.outcome ?? null,
+  };
+}
+
+type RunRow = Selectable<Database['ingestion_runs']>;
+
+/** The inverse of runRow, for reprocessing from the store. */
+export function runFromRow(r: RunRow): RunSummary {
+  const ms = (d: Date | null) => (d === null ? undefined : d.getTime());
+  return {
+    runId: r.run_id,
+    retailer: r.retailer,
+    status: r.status,
+    startedAt: r.started_at.getTime(),
+    finishedAt: r.finished_at.getTime(),
+    receivedAt: r.received_at.getTime(),
+    skuCount: r.sku_count ?? undefined,
+    promoCount: r.promo_count ?? undefined,
+    lastScrapeAt: ms(r.last_scrape_at),
+    error: r.error ?? undefined,
+    schedule: r.schedule ?? undefined,
+    workflowId: r.workflow_id ?? undefined,
+    workflowRunId: r.workflow_run_id ?? undefined,
+  };
+}
+
+/** Upper bound on runs loaded for one reprocess, so a huge range can't blow up the workflow's payload. */
+export const REPROCESS_MAX_RUNS = 2000;
 
 export function createPostgresActivities(db: Kysely<Database>): PostgresActivities {
   return {
@@ -108,9 +149,17 @@ export function createPostgresActivities(db: Kysely<Database>): PostgresActiviti
                 open_rules: eb.ref('excluded.open_rules'),
                 silenced_until: eb.ref('excluded.silenced_until'),
                 silence_reason: eb.ref('excluded.silence_reason'),
+                acknowledged_rules: eb.ref('excluded.acknowledged_rules'),
                 updated_at: eb.ref('excluded.updated_at'),
               })),
             )
+            .execute();
+        }
+        if (batch.actions?.length) {
+          await tx
+            .insertInto('operator_actions')
+            .values(batch.actions.map(actionRow))
+            .onConflict((oc) => oc.column('action_id').doNothing())
             .execute();
         }
         if (batch.alerts.length) {
@@ -124,6 +173,21 @@ export function createPostgresActivities(db: Kysely<Database>): PostgresActiviti
         }
       });
       return { runs: batch.runs.length, statuses: batch.statuses.length, alerts: batch.alerts.length };
+    },
+
+    async loadRuns({ retailer, from, to }) {
+      // In-order runs only: out-of-order ones were never applied to state the first time either.
+      const rows = await db
+        .selectFrom('ingestion_runs')
+        .selectAll()
+        .where('retailer', '=', retailer)
+        .where('finished_at', '>=', new Date(from))
+        .where('finished_at', '<=', new Date(to))
+        .where('out_of_order', '=', false)
+        .orderBy('finished_at', 'desc')
+        .limit(REPROCESS_MAX_RUNS)
+        .execute();
+      return rows.reverse().map(runFromRow);
     },
   };
 }

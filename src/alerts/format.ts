@@ -76,6 +76,7 @@ export function alertFigures(event: AlertEvent): Figure[] {
   const f: AlertFigures = event.figures;
   const out: Figure[] = [];
   // The figure that caused the alert comes first; the rest is context.
+  if (event.diagnosis) out.push({ label: 'Likely cause', value: clip(event.diagnosis, 500) });
   if (f.failureStreak !== undefined && (event.rule === 'consecutive_failures' || f.failureStreak > 0)) {
     out.push({ label: 'Failure streak', value: `${f.failureStreak} consecutive failed run${f.failureStreak === 1 ? '' : 's'}` });
   }
@@ -218,6 +219,7 @@ export interface WebhookPayload {
   workflowId?: string;
   workflowRunId?: string;
   schedule?: string;
+  diagnosis?: string;
   title: string;
   links: Link[];
   remediation: string[];
@@ -244,6 +246,7 @@ export function toWebhookPayload(event: AlertEvent, ctx: FormatContext): Webhook
     workflowId: event.workflowId,
     workflowRunId: event.workflowRunId,
     schedule: event.schedule,
+    diagnosis: event.diagnosis,
     title: alertTitle(event),
     links: alertLinks(event, ctx),
     remediation: remediationSteps(event),

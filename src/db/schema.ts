@@ -41,6 +41,7 @@ export interface RetailerStatusTable {
   open_rules: string;
   silenced_until: Timestamp | null;
   silence_reason: string | null;
+  acknowledged_rules: ColumnType<string, string | undefined, string>;
   updated_at: Timestamp;
 }
 
@@ -64,7 +65,23 @@ export interface AlertEventsTable {
   recorded_at: Generated<Date>;
 }
 
+export interface OperatorActionsTable {
+  id: Generated<string>;
+  action_id: string;
+  at: Timestamp;
+  action: string;
+  retailer: string | null;
+  rule: string | null;
+  incident_id: string | null;
+  by: string;
+  reason: string | null;
+  until: Timestamp | null;
+  outcome: string | null;
+  recorded_at: Generated<Date>;
+}
+
 export interface Database {
+  operator_actions: OperatorActionsTable;
   ingestion_runs: IngestionRunsTable;
   retailer_status: RetailerStatusTable;
   alert_events: AlertEventsTable;

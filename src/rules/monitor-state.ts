@@ -87,12 +87,20 @@ export class MonitorState {
     return resolveThresholds(this.s.defaults, this.s.retailers[retailer]?.overrides);
   }
 
-  /** Make a retailer known (so the stale rule watches it) without a run. */
-  register(retailer: string, now: number): RetailerState {
+  /**
+   * Make a retailer known. `watch` (a report, or an expected retailer) starts the stale clock; operator
+   * actions on a retailer never seen register it unwatched.
+   */
+  register(retailer: string, now: number, watch = true): RetailerState {
     let r = this.s.retailers[retailer];
+    if (r?.unwatched && watch) {
+      delete r.unwatched;
+      r.firstSeenAt = now;
+    }
     if (!r) {
       r = {
         retailer,
+        ...(watch ? {} : { unwatched: true as const }),
         firstSeenAt: now,
         consecutiveFailures: 0,
         skuBaseline: [],
@@ -242,7 +250,7 @@ export class MonitorState {
       if (next === undefined || t < next) next = t;
     };
     for (const r of Object.values(this.s.retailers)) {
-      if (!r.incidents.stale) consider(this.staleDeadline(r));
+      if (!r.incidents.stale && !r.unwatched) consider(this.staleDeadline(r));
       const every = this.thresholdsFor(r.retailer).renotifyEveryMs;
       if (every > 0) {
         for (const inc of Object.values(r.incidents)) if (inc && !inc.acknowledged) consider(inc.lastNotifiedAt + every);
@@ -258,7 +266,7 @@ export class MonitorState {
     for (const r of Object.values(this.s.retailers)) {
       r.silences = r.silences.filter((s) => s.until > now);
       const t = this.thresholdsFor(r.retailer);
-      if (!r.incidents.stale && now >= this.staleDeadline(r)) {
+      if (!r.incidents.stale && !r.unwatched && now >= this.staleDeadline(r)) {
         const since = r.lastSuccessAt ?? r.firstSeenAt;
         const hours = round1((now - since) / HOUR_MS);
         const figures: AlertFigures = {
@@ -338,17 +346,18 @@ export class MonitorState {
 
   // ---- operator actions -------------------------------------------------------------------------
 
-  setThresholds(retailer: string | undefined, update: ThresholdOverrides, now: number): void {
+  /** `watchNew`: register a never-seen retailer as watched (the behaviour before `unwatched` existed). */
+  setThresholds(retailer: string | undefined, update: ThresholdOverrides, now: number, watchNew = false): void {
     if (!retailer) {
       Object.assign(this.s.defaults, update);
       return;
     }
-    const r = this.register(retailer, now);
+    const r = this.register(retailer, now, watchNew);
     r.overrides = { ...(r.overrides ?? {}), ...update };
   }
 
-  silence(retailer: string, silence: Silence, now: number): void {
-    const r = this.register(retailer, now);
+  silence(retailer: string, silence: Silence, now: number, watchNew = false): void {
+    const r = this.register(retailer, now, watchNew && !this.s.retailers[retailer]);
     r.silences = r.silences.filter((s) => s.rule !== silence.rule && s.until > now);
     r.silences.push(silence);
   }
@@ -376,6 +385,86 @@ export class MonitorState {
       }
     }
     return false;
+  }
+
+  /** A fresh deterministic id (`prefix/seq`) from the state's sequence, e.g. for operator actions. */
+  nextId(prefix: string): string {
+    return `${prefix}/${++this.s.seq}`;
+  }
+
+  /**
+   * Rebuild one retailer's state from stored runs (oldest first), e.g. after an outage or a threshold
+   * change. Incidents open before and after keep their identity and are not notified again; only an
+   * incident that is newly open fires, and one that no longer holds resolves. Lifetime totals, silences,
+   * overrides and duplicate memory are kept.
+   */
+  reprocess(retailer: string, runs: RunSummary[], now: number): { alerts: AlertEvent[]; applied: number } {
+    const r = this.register(retailer, now);
+    const scratch = new MonitorState({
+      ...emptySnapshot(this.s.defaults),
+      retailers: {
+        [retailer]: {
+          ...r,
+          lastRun: undefined,
+          lastSuccessAt: undefined,
+          lastSuccessRunId: undefined,
+          consecutiveFailures: 0,
+          skuBaseline: [],
+          recentRuns: [],
+          recentRunIds: [],
+          incidents: {},
+          silences: [],
+        },
+      },
+    });
+    let applied = 0;
+    for (const run of runs) {
+      if (run.retailer !== retailer) continue;
+      const iso = (ms: number) => new Date(ms).toISOString();
+      const res = scratch.applyReport(
+        {
+          runId: run.runId,
+          retailer,
+          status: run.status,
+          startedAt: iso(run.startedAt),
+          finishedAt: iso(run.finishedAt),
+          skuCount: run.skuCount ?? (run.status === 'success' ? 0 : undefined),
+          promoCount: run.promoCount,
+          lastScrapeAt: run.lastScrapeAt === undefined ? undefined : iso(run.lastScrapeAt),
+          error: run.error,
+          schedule: run.schedule,
+          workflowId: run.workflowId,
+          workflowRunId: run.workflowRunId,
+        },
+        run.receivedAt,
+      );
+      if (res.outcome === 'accepted') applied++;
+    }
+    const rebuilt = scratch.s.retailers[retailer]!;
+    const before = r.incidents;
+    r.lastRun = rebuilt.lastRun;
+    r.lastSuccessAt = rebuilt.lastSuccessAt;
+    r.lastSuccessRunId = rebuilt.lastSuccessRunId;
+    r.consecutiveFailures = rebuilt.consecutiveFailures;
+    r.skuBaseline = rebuilt.skuBaseline;
+    r.recentRuns = rebuilt.recentRuns;
+    r.incidents = {};
+    const alerts: AlertEvent[] = [];
+    for (const rule of ['consecutive_failures', 'sku_drop', 'stale'] as RuleId[]) {
+      const old = before[rule];
+      // The stale rule is time-driven: keep an open stale incident only if still past the deadline.
+      // (A stale incident newly due is left to the timer loop, which fires it with its usual figures.)
+      const after = rule === 'stale' ? (now >= this.staleDeadline(r) ? old : undefined) : rebuilt.incidents[rule];
+      if (old && after) {
+        r.incidents[rule] = { ...old, figures: after.figures };
+      } else if (after) {
+        alerts.push(this.open(r, rule, now, `${after.summary} (found by reprocessing)`, after.figures, r.lastRun));
+      } else if (old) {
+        r.incidents[rule] = old;
+        alerts.push(this.close(r, rule, now, `${retailer}: ${rule.replace('_', ' ')} no longer holds after reprocessing`));
+      }
+    }
+    return { alerts, applied };
   }
 
   // ---- views -------------------------------------------------------------------------------------

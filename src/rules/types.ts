@@ -79,6 +79,8 @@ export interface AlertEvent {
   schedule?: string;
   /** Recorded but not sent because a silence covers it. */
   silenced?: boolean;
+  /** Why a stale retailer might be stale (paused schedule, overlap skip, late start, hung run), if known. */
+  diagnosis?: string;
 }
 
 export interface Silence {
@@ -93,6 +95,11 @@ export interface Silence {
 export interface RetailerState {
   retailer: string;
   firstSeenAt: number;
+  /**
+   * Known only from an operator action (silence, thresholds) and never reported or expected: not watched
+   * by the stale rule, so a typo in a CLI command can't page anyone four hours later.
+   */
+  unwatched?: true;
   lastRun?: RunSummary;
   lastSuccessAt?: number;
   lastSuccessRunId?: string;

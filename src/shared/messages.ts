@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ThresholdOverrides, Thresholds } from '../rules/thresholds';
-import type { AlertRecord } from '../activities/types';
+import type { AlertRecord, OperatorAction } from '../activities/types';
 import type { AlertEvent, Incident, MonitorSnapshot, MonitorStatus, RetailerDetail, RuleId, RunSummary } from '../rules/types';
 
 export const DEFAULTS = {
@@ -34,6 +34,7 @@ export interface PendingWork {
   dirtyRetailers: string[];
   alertsToSend: AlertEvent[];
   alertRecords: AlertRecord[];
+  actions?: OperatorAction[];
 }
 
 /** The signal every ingestion run sends; the payload is validated in the workflow (see shared/report.ts). */
@@ -69,6 +70,25 @@ export interface AcknowledgeArgs {
   note?: string;
 }
 export const acknowledgeSignal = defineSignal<[AcknowledgeArgs]>('acknowledge');
+
+/** Re-run a retailer's ingestion now (Schedule trigger where it has one, else start the ingestion workflow). */
+export interface ReplayArgs {
+  retailer: string;
+  by?: string;
+}
+export const replaySignal = defineSignal<[ReplayArgs]>('replay');
+
+/**
+ * Rebuild a retailer's state from `ingestion_runs` over [from, to] (ISO-8601), e.g. after an outage or a
+ * threshold change. Incidents already notified are not notified again.
+ */
+export interface ReprocessArgs {
+  retailer: string;
+  from: string;
+  to: string;
+  by?: string;
+}
+export const reprocessSignal = defineSignal<[ReprocessArgs]>('reprocess');
 
 export const statusQuery = defineQuery<MonitorStatus>('status');
 export const retailerQuery = defineQuery<RetailerDetail | null, [string]>('retailer');

@@ -26,3 +26,15 @@ export const unsilenceArgsSchema = z.object({ retailer: slug, rule: ruleOrAll.op
 export const acknowledgeArgsSchema = z
   .object({ incidentId: z.string().min(1).max(200), by: who.optional(), note: z.string().max(500).optional() })
   .strict();
+
+export const replayArgsSchema = z.object({ retailer: slug, by: who.optional() }).strict();
+
+export const reprocessArgsSchema = z
+  .object({
+    retailer: slug,
+    from: z.iso.datetime({ offset: true, error: 'from must be an ISO-8601 date-time with a timezone' }),
+    to: z.iso.datetime({ offset: true, error: 'to must be an ISO-8601 date-time with a timezone' }),
+    by: who.optional(),
+  })
+  .strict()
+  .refine((a) => Date.parse(a.from) < Date.parse(a.to), { message: 'from must be before to', path: ['from'] });

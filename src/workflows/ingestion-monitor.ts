@@ -15,12 +15,21 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
   setCurrentDetails,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { AlertActivities, AlertRecord, Channel, DeliveryOutcome, PostgresActivities } from '../activities/types';
+import type {
+  AlertActivities,
+  AlertRecord,
+  Channel,
+  DeliveryOutcome,
+  OperatorAction,
+  PostgresActivities,
+  TemporalActivities,
+} from '../activities/types';
 import { MonitorState } from '../rules/monitor-state';
 import type { AlertEvent, RunSummary } from '../rules/types';
 import {
@@ -31,19 +40,29 @@ import {
   incidentsQuery,
   ingestionCompletedSignal,
   type MonitorInput,
+  replaySignal,
+  reprocessSignal,
   retailerQuery,
   setThresholdsSignal,
   silenceSignal,
   statusQuery,
   unsilenceSignal,
 } from '../shared/messages';
-import { acknowledgeArgsSchema, describeZodError, setThresholdsArgsSchema, silenceArgsSchema, unsilenceArgsSchema } from '../shared/operator';
+import {
+  acknowledgeArgsSchema,
+  describeZodError,
+  replayArgsSchema,
+  reprocessArgsSchema,
+  setThresholdsArgsSchema,
+  silenceArgsSchema,
+  unsilenceArgsSchema,
+} from '../shared/operator';
 import { parseRunReport } from '../shared/report';
 import { healthMarkdown } from './health-summary';
 import { applyStartOptions } from './start-options';
 
 // Persistence must not lose data while Postgres is down: retry without a limit, backing off to a minute.
-const { persistBatch } = proxyActivities<PostgresActivities>({
+const { persistBatch, loadRuns } = proxyActivities<PostgresActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
@@ -54,6 +73,12 @@ const alertActivities = proxyActivities<AlertActivities>({
   startToCloseTimeout: '30 seconds', // longer than one HTTP/SMTP attempt (ALERT_HTTP_TIMEOUT_MS, 10 s)
   scheduleToCloseTimeout: '5 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+// Operator actions and diagnosis talk to Temporal itself; a slow answer must not hold up an alert for long.
+const temporalActivities = proxyActivities<TemporalActivities>({
+  startToCloseTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
 });
 
 const CHANNELS: Array<[Channel, keyof AlertActivities]> = [
@@ -68,6 +93,7 @@ class Outbox {
   dirtyRetailers: Set<string>;
   alertsToSend: AlertEvent[];
   alertRecords: AlertRecord[];
+  actions: OperatorAction[];
   delivering = false;
   persisting = false;
   /** Set when continue-as-new is due: the loops finish what is in flight and start nothing new. */
@@ -78,10 +104,11 @@ class Outbox {
     this.dirtyRetailers = new Set(carried?.dirtyRetailers ?? []);
     this.alertsToSend = carried?.alertsToSend ?? [];
     this.alertRecords = carried?.alertRecords ?? [];
+    this.actions = carried?.actions ?? [];
   }
 
   get persistPending(): boolean {
-    return this.runs.length > 0 || this.dirtyRetailers.size > 0 || this.alertRecords.length > 0;
+    return this.runs.length > 0 || this.dirtyRetailers.size > 0 || this.alertRecords.length > 0 || this.actions.length > 0;
   }
 
   get inFlight(): boolean {
@@ -89,7 +116,13 @@ class Outbox {
   }
 
   carry(): PendingWork {
-    return { runs: this.runs, dirtyRetailers: [...this.dirtyRetailers], alertsToSend: this.alertsToSend, alertRecords: this.alertRecords };
+    return {
+      runs: this.runs,
+      dirtyRetailers: [...this.dirtyRetailers],
+      alertsToSend: this.alertsToSend,
+      alertRecords: this.alertRecords,
+      actions: this.actions,
+    };
   }
 }
 
@@ -143,11 +176,20 @@ export async function ingestionMonitorWorkflow(input: MonitorInput = {}): Promis
     deadlineMayHaveMoved();
   });
 
+  // Before this patch an operator action on a never-seen retailer started its stale clock (a CLI typo
+  // could page someone hours later); recorded histories must keep that behaviour on replay.
+  const watchOperatorRetailers = () => !patched('operator-actions-do-not-watch');
+
+  const recordAction = (a: Omit<OperatorAction, 'actionId' | 'at'>) => {
+    outbox.actions.push({ actionId: state.nextId('action'), at: Date.now(), ...a });
+  };
+
   setHandler(setThresholdsSignal, (args: unknown) => {
     const parsed = setThresholdsArgsSchema.safeParse(args);
     if (!parsed.success) return reject('setThresholds', describeZodError(parsed.error));
-    state.setThresholds(parsed.data.retailer, parsed.data.thresholds, Date.now());
+    state.setThresholds(parsed.data.retailer, parsed.data.thresholds, Date.now(), watchOperatorRetailers());
     for (const id of parsed.data.retailer ? [parsed.data.retailer] : state.retailerIds()) outbox.dirtyRetailers.add(id);
+    recordAction({ action: 'set_thresholds', retailer: parsed.data.retailer, by: 'signal', reason: JSON.stringify(parsed.data.thresholds) });
     wakeTimerLoop = true; // a shorter stale threshold may already be due
   });
 
@@ -155,27 +197,75 @@ export async function ingestionMonitorWorkflow(input: MonitorInput = {}): Promis
     const parsed = silenceArgsSchema.safeParse(args);
     if (!parsed.success) return reject('silence', describeZodError(parsed.error));
     const now = Date.now();
-    const { retailer, rule, until, reason, by } = parsed.data;
-    state.silence(retailer, { rule: rule ?? '*', until: Date.parse(until), reason, by: by ?? 'unknown', createdAt: now }, now);
+    const { retailer, rule = '*', until, reason, by = 'unknown' } = parsed.data;
+    state.silence(retailer, { rule, until: Date.parse(until), reason, by, createdAt: now }, now, watchOperatorRetailers());
     outbox.dirtyRetailers.add(retailer);
+    recordAction({ action: 'silence', retailer, rule, by, reason, until: Date.parse(until) });
     deadlineMayHaveMoved();
   });
 
   setHandler(unsilenceSignal, (args: unknown) => {
     const parsed = unsilenceArgsSchema.safeParse(args);
     if (!parsed.success) return reject('unsilence', describeZodError(parsed.error));
-    state.unsilence(parsed.data.retailer, parsed.data.rule ?? '*');
-    outbox.dirtyRetailers.add(parsed.data.retailer);
+    const { retailer, rule = '*' } = parsed.data;
+    const removed = state.unsilence(retailer, rule);
+    outbox.dirtyRetailers.add(retailer);
+    recordAction({ action: 'unsilence', retailer, rule, by: 'signal', outcome: removed ? 'removed' : 'no such silence' });
   });
 
   setHandler(acknowledgeSignal, (args: unknown) => {
     const parsed = acknowledgeArgsSchema.safeParse(args);
     if (!parsed.success) return reject('acknowledge', describeZodError(parsed.error));
-    const { incidentId, by, note } = parsed.data;
-    if (!state.acknowledge(incidentId, { by: by ?? 'unknown', note }, Date.now())) {
-      return reject('acknowledge', `no open incident ${incidentId}`);
+    const { incidentId, by = 'unknown', note } = parsed.data;
+    if (!state.acknowledge(incidentId, { by, note }, Date.now())) return reject('acknowledge', `no open incident ${incidentId}`);
+    const retailer = incidentId.split('/')[0]!;
+    outbox.dirtyRetailers.add(retailer);
+    recordAction({ action: 'acknowledge', retailer, incidentId, rule: incidentId.split('/')[1], by, reason: note });
+  });
+
+  // Re-run a retailer's ingestion now; the result comes back through normal reporting.
+  setHandler(replaySignal, async (args: unknown) => {
+    const parsed = replayArgsSchema.safeParse(args);
+    if (!parsed.success) return reject('replay', describeZodError(parsed.error));
+    const { retailer, by = 'unknown' } = parsed.data;
+    const schedule = state.retailerStatus(retailer, Date.now())?.lastRun?.schedule;
+    let outcome: string;
+    try {
+      const res = await temporalActivities.triggerIngestion({ retailer, schedule });
+      outcome = `${res.how}${res.id ? ` ${res.id}` : ''}: ${res.detail}`;
+    } catch (err) {
+      outcome = `failed: ${err instanceof ActivityFailure && err.cause ? err.cause.message : String(err)}`;
     }
-    outbox.dirtyRetailers.add(incidentId.split('/')[0]!);
+    log.info('replay requested', { retailer, by, outcome });
+    recordAction({ action: 'replay', retailer, by, outcome });
+  });
+
+  // Rebuild a retailer's state from what Postgres recorded, without re-notifying open incidents.
+  setHandler(reprocessSignal, async (args: unknown) => {
+    const parsed = reprocessArgsSchema.safeParse(args);
+    if (!parsed.success) return reject('reprocess', describeZodError(parsed.error));
+    const { retailer, from, to, by = 'unknown' } = parsed.data;
+    // Runs still queued for Postgres would be missing from what we load: wait for them to be written.
+    await condition(() => !outbox.persisting && !outbox.runs.some((r) => r.retailer === retailer));
+    const loadedAt = Date.now();
+    let outcome: string;
+    try {
+      const stored = await loadRuns({ retailer, from: Date.parse(from), to: Date.parse(to) });
+      // Reports that arrived while loading are part of the truth too.
+      const known = new Set(stored.map((r) => r.runId));
+      const arrived = (state.retailerDetail(retailer, Date.now())?.recentRuns ?? [])
+        .filter((r) => r.receivedAt >= loadedAt && !known.has(r.runId) && !r.outOfOrder)
+        .reverse();
+      const { alerts, applied } = state.reprocess(retailer, [...stored, ...arrived], Date.now());
+      queueAlerts(alerts);
+      outbox.dirtyRetailers.add(retailer);
+      deadlineMayHaveMoved();
+      outcome = `rebuilt from ${applied} runs; ${alerts.length} notification(s)`;
+    } catch (err) {
+      outcome = `failed: ${err instanceof ActivityFailure && err.cause ? err.cause.message : String(err)}`;
+    }
+    log.info('reprocess', { retailer, from, to, by, outcome });
+    recordAction({ action: 'reprocess', retailer, by, reason: `${from} .. ${to}`, outcome });
   });
 
   setHandler(statusQuery, () => state.status(Date.now()), {
@@ -191,7 +281,25 @@ export async function ingestionMonitorWorkflow(input: MonitorInput = {}): Promis
 
   // ---- delivery loop -------------------------------------------------------------------------------
 
+  const diagnose = async (event: AlertEvent): Promise<void> => {
+    const detail = state.retailerDetail(event.retailer, Date.now());
+    const durations = (detail?.recentRuns ?? []).filter((r) => r.status === 'success').map((r) => r.finishedAt - r.startedAt);
+    durations.sort((a, b) => a - b);
+    try {
+      event.diagnosis = await temporalActivities.diagnoseStale({
+        retailer: event.retailer,
+        schedule: detail?.lastRun?.schedule,
+        lastRunAt: detail?.lastRun?.finishedAt,
+        typicalDurationMs: durations.length ? durations[Math.floor(durations.length / 2)] : undefined,
+      });
+    } catch (err) {
+      log.warn('stale diagnosis failed; alerting without it', { retailer: event.retailer, error: String(err) });
+    }
+  };
+
   const deliver = async (event: AlertEvent): Promise<AlertRecord> => {
+    // patched: histories recorded before diagnosis existed have no activity here.
+    if (event.kind === 'fire' && event.rule === 'stale' && !event.silenced && patched('stale-diagnosis')) await diagnose(event);
     const delivery = await Promise.all(
       CHANNELS.map(async ([channel, activity]): Promise<DeliveryOutcome> => {
         if (event.silenced) return { channel, status: 'silenced' };
@@ -227,9 +335,11 @@ export async function ingestionMonitorWorkflow(input: MonitorInput = {}): Promis
       const now = Date.now();
       const runs = outbox.runs.splice(0);
       const alerts = outbox.alertRecords.splice(0);
+      const actions = outbox.actions.splice(0);
       const statuses = [...outbox.dirtyRetailers].sort().flatMap((id) => state.retailerStatus(id, now) ?? []);
       outbox.dirtyRetailers.clear();
-      await persistBatch({ runs, statuses, alerts });
+      // `actions` only when there are some, so batches look as they did before operator actions existed.
+      await persistBatch({ runs, statuses, alerts, ...(actions.length ? { actions } : {}) });
       outbox.persisting = false;
       setCurrentDetails(healthMarkdown(state.status(Date.now())));
     }

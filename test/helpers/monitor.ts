@@ -39,6 +39,6 @@ export async function createTestMonitorWorker(env: TestWorkflowEnvironment, conf
     namespace: env.namespace ?? 'default',
     taskQueue: config.taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities(config, tdb.db),
+    activities: createActivities(config, tdb.db, env.client),
   });
 }

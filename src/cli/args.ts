@@ -1,0 +1,176 @@
+/**
+ * Command-line options → signal arguments, validated with the same zod schemas the workflow applies on
+ * receipt, so a bad argument is refused here with a clear message instead of becoming a silent rejection
+ * counter in the monitor. Pure (clock passed in); throws CliError(exit 2) on bad input.
+ */
+import { hostname, userInfo } from 'node:os';
+import type { z } from 'zod';
+import type { AcknowledgeArgs, ReplayArgs, ReprocessArgs, SetThresholdsArgs, SilenceArgs, UnsilenceArgs } from '../shared/messages';
+import {
+  acknowledgeArgsSchema,
+  replayArgsSchema,
+  reprocessArgsSchema,
+  setThresholdsArgsSchema,
+  silenceArgsSchema,
+  unsilenceArgsSchema,
+} from '../shared/operator';
+import { runReportSchema, type RunReportInput } from '../shared/report';
+import { usageError } from './errors';
+import { parseDuration } from './format';
+
+/** Schema field → the flag the user typed, so messages point at what to fix (default: camelCase → --kebab-case). */
+const FLAG: Record<string, string> = {
+  'thresholds.failureStreak': '--failure-streak',
+  'thresholds.staleAfterMs': '--stale-after',
+  'thresholds.skuDropPct': '--sku-drop-pct',
+  'thresholds.skuWindow': '--sku-window',
+  'thresholds.skuMinSamples': '--sku-min-samples',
+  'thresholds.renotifyEveryMs': '--renotify-every',
+};
+
+/**
+ * How issues are named: `positional` fields as `<field>`, the rest as flags; `'json'` keeps field names
+ * (for reports read from a file, where the user wrote field names, not flags).
+ */
+type Naming = { positional: string[] } | 'json';
+
+function nameFor(path: PropertyKey[], naming: Naming): string {
+  const key = path.map(String).join('.');
+  if (naming === 'json') return key;
+  if (naming.positional.includes(key)) return `<${key}>`;
+  return FLAG[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+function validate<S extends z.ZodType>(schema: S, value: unknown, naming: Naming = { positional: [] }): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issues = r.error.issues.slice(0, 5).map((i) => (i.path.length ? `${nameFor(i.path, naming)}: ${i.message}` : i.message));
+  throw usageError(`invalid arguments: ${issues.join('; ')}`);
+}
+
+/** `$USER@hostname`: who did it, for the audit trail in status and Postgres. */
+export function defaultBy(env: NodeJS.ProcessEnv = process.env): string {
+  let user = env.USER || env.LOGNAME || env.USERNAME;
+  try {
+    user ||= userInfo().username;
+  } catch {
+    // no passwd entry (e.g. a container running as a bare uid)
+  }
+  return `${user || 'unknown'}@${hostname()}`.slice(0, 100);
+}
+
+export function durationOption(flag: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw usageError(`${flag}: "${text}" is not a duration (use e.g. 30m, 2h, 1d, 1h30m)`);
+  return ms;
+}
+
+/** Whole or decimal number; anything else is refused here rather than sent as NaN. */
+export function numberOption(flag: string, text: string): number {
+  if (!/^-?\d+(\.\d+)?$/.test(text.trim())) throw usageError(`${flag}: "${text}" is not a number`);
+  return Number(text);
+}
+
+export const replayArgs = (o: { retailer: string; by: string }): ReplayArgs => validate(replayArgsSchema, o, { positional: ['retailer'] });
+
+export const reprocessArgs = (o: { retailer: string; from: string; to: string; by: string }): ReprocessArgs => validate(reprocessArgsSchema, o, { positional: ['retailer'] });
+
+export function silenceArgs(o: { retailer: string; rule?: string; for?: string; until?: string; reason?: string; by: string }, now: number): SilenceArgs {
+  if ((o.for === undefined) === (o.until === undefined)) throw usageError('give exactly one of --for <duration> or --until <iso>');
+  const until = o.for !== undefined ? new Date(now + durationOption('--for', o.for)).toISOString() : o.until!;
+  const args = validate(silenceArgsSchema, { retailer: o.retailer, rule: o.rule, until, reason: o.reason ?? '', by: o.by }, { positional: ['retailer'] });
+  if (Date.parse(args.until) <= now) throw usageError(`--until: ${args.until} is in the past`);
+  return args;
+}
+
+export const unsilenceArgs = (o: { retailer: string; rule?: string }): UnsilenceArgs => validate(unsilenceArgsSchema, o, { positional: ['retailer'] });
+
+export const ackArgs = (o: { incidentId: string; by: string; note?: string }): AcknowledgeArgs => validate(acknowledgeArgsSchema, o, { positional: ['incidentId'] });
+
+export interface ThresholdOptions {
+  retailer?: string;
+  failureStreak?: string;
+  staleAfter?: string;
+  skuDropPct?: string;
+  skuWindow?: string;
+  skuMinSamples?: string;
+  renotifyEvery?: string;
+}
+
+export function thresholdsArgs(o: ThresholdOptions): SetThresholdsArgs {
+  const t: Record<string, number> = {};
+  if (o.failureStreak !== undefined) t.failureStreak = numberOption('--failure-streak', o.failureStreak);
+  if (o.staleAfter !== undefined) t.staleAfterMs = durationOption('--stale-after', o.staleAfter);
+  if (o.skuDropPct !== undefined) t.skuDropPct = numberOption('--sku-drop-pct', o.skuDropPct.replace(/%$/, ''));
+  if (o.skuWindow !== undefined) t.skuWindow = numberOption('--sku-window', o.skuWindow);
+  if (o.skuMinSamples !== undefined) t.skuMinSamples = numberOption('--sku-min-samples', o.skuMinSamples);
+  if (o.renotifyEvery !== undefined) {
+    t.renotifyEveryMs = /^(off|0)$/i.test(o.renotifyEvery) ? 0 : durationOption('--renotify-every', o.renotifyEvery);
+  }
+  if (Object.keys(t).length === 0) {
+    throw usageError('nothing to change: give at least one of --failure-streak, --stale-after, --sku-drop-pct, --sku-window, --sku-min-samples, --renotify-every');
+  }
+  return validate(setThresholdsArgsSchema, { retailer: o.retailer, thresholds: t });
+}
+
+export interface ReportOptions {
+  retailer?: string;
+  status?: string;
+  skuCount?: string;
+  promoCount?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  error?: string;
+  runId?: string;
+  schedule?: string;
+}
+
+/** A manual run id that sorts by time and cannot collide with a scheduler's ids. */
+export const manualRunId = (now: number) => `manual-${new Date(now).toISOString().replace(/[-:.]/g, '')}`;
+
+/** Defaults a hand-sent report needs: runId, finishedAt = now, startedAt = finishedAt. */
+function withDefaults(r: Record<string, unknown>, now: number): Record<string, unknown> {
+  const finishedAt = r.finishedAt ?? new Date(now).toISOString();
+  return { ...r, runId: r.runId ?? manualRunId(now), finishedAt, startedAt: r.startedAt ?? finishedAt };
+}
+
+export function reportFromOptions(o: ReportOptions, now: number): RunReportInput {
+  const raw: Record<string, unknown> = {
+    retailer: o.retailer,
+    status: o.status,
+    skuCount: o.skuCount === undefined ? undefined : numberOption('--sku-count', o.skuCount),
+    promoCount: o.promoCount === undefined ? undefined : numberOption('--promo-count', o.promoCount),
+    startedAt: o.startedAt,
+    finishedAt: o.finishedAt,
+    error: o.error,
+    runId: o.runId,
+    schedule: o.schedule,
+  };
+  for (const k of Object.keys(raw)) if (raw[k] === undefined) delete raw[k];
+  const report = withDefaults(raw, now);
+  validate(runReportSchema, report);
+  return report as RunReportInput;
+}
+
+/** `--file`: one report object or an array of them; every one is validated before anything is sent. */
+export function reportsFromJson(text: string, source: string, now: number): RunReportInput[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw usageError(`${source} is not JSON: ${(err as Error).message}`);
+  }
+  const list = Array.isArray(parsed) ? parsed : [parsed];
+  if (list.length === 0) throw usageError(`${source} has no reports`);
+  return list.map((item, i) => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw usageError(`${source}: report ${i + 1} is not an object`);
+    // Each report gets its own default runId so an array of hand-written reports is not de-duplicated away.
+    const report = withDefaults(item as Record<string, unknown>, now + i);
+    try {
+      validate(runReportSchema, report, 'json');
+    } catch (err) {
+      throw usageError(`${source}${list.length > 1 ? ` report ${i + 1}` : ''}: ${(err as Error).message}`);
+    }
+    return report as RunReportInput;
+  });
+}

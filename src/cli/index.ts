@@ -1,0 +1,187 @@
+/**
+ * `ingestion-monitor`: the operator CLI for the monitor workflow (see docs/cli.md).
+ * This file is only the command surface; each command lives in ./commands, formatting in ./format.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { DEFAULT_DATABASE_URL, loadConfig } from '../config';
+import { RULES } from '../rules/types';
+import { defaultBy } from './args';
+import { migrate } from './commands/migrate';
+import * as operate from './commands/operate';
+import * as read from './commands/read';
+import { report } from './commands/report';
+import { type GlobalOptions, Output } from './context';
+import { CliError, EXIT, EXIT_CODES_HELP, unexpected } from './errors';
+
+function settings(): { workflowId: string; taskQueue: string; temporalUiUrl: string } {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    throw new CliError(`bad configuration: ${(err as Error).message}`, EXIT.usage);
+  }
+}
+
+const ENV_HELP = `
+Environment:
+  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE  connection (envconfig)
+  MONITOR_WORKFLOW_ID, MONITOR_TASK_QUEUE   the monitor (default ingestion-monitor)
+  DATABASE_URL                              for migrate
+${EXIT_CODES_HELP}`;
+
+export function buildProgram(): Command {
+  const cfg = settings();
+  const program = new Command('ingestion-monitor')
+    .description('Operate the Temporal ingestion monitor: health, incidents, silences, replays, manual reports.')
+    .option('--workflow-id <id>', 'monitor workflow id (MONITOR_WORKFLOW_ID)', cfg.workflowId)
+    .option('--json', 'print machine-readable JSON instead of tables')
+    .option('--address <host:port>', 'Temporal address (overrides TEMPORAL_ADDRESS)')
+    .option('--namespace <ns>', 'Temporal namespace (overrides TEMPORAL_NAMESPACE)')
+    .addHelpText('after', ENV_HELP)
+    .showHelpAfterError('(add --help for usage)')
+    // Commander would exit(1) itself; we turn its errors into exit 2 in main().
+    .exitOverride();
+
+  const ctx = (cmd: Command) => {
+    const g = cmd.optsWithGlobals<GlobalOptions>();
+    return { g, out: new Output(!!g.json) };
+  };
+  const by = () => new Option('--by <who>', 'who is doing this, for the audit trail').default(defaultBy(), '$USER@hostname');
+  const rule = () => new Option('--rule <rule>', 'one rule instead of all of the retailer\'s').choices([...RULES, '*']);
+
+  program.command('status').description('health of every retailer, and report counters').action((_o, cmd: Command) => {
+    const { g, out } = ctx(cmd);
+    return read.status(g, out);
+  });
+
+  program.command('retailer <id>').description('one retailer: last runs, thresholds, silences, incidents').action((id: string, _o, cmd: Command) => {
+    const { g, out } = ctx(cmd);
+    return read.retailer(g, out, id);
+  });
+
+  program.command('incidents').description('open incidents').action((_o, cmd: Command) => {
+    const { g, out } = ctx(cmd);
+    return read.incidents(g, out);
+  });
+
+  program
+    .command('replay <retailer>')
+    .description("re-run a retailer's ingestion now (its Schedule, or its ingestion workflow)")
+    .addOption(by())
+    .action((retailer: string, o: { by: string }, cmd: Command) => {
+      const { g, out } = ctx(cmd);
+      return operate.replay(g, out, retailer, o, cfg.temporalUiUrl);
+    });
+
+  program
+    .command('reprocess <retailer>')
+    .description("rebuild a retailer's state from recorded runs in [from, to] (no repeat notifications)")
+    .requiredOption('--from <iso>', 'start, ISO-8601 with timezone (2026-11-27T00:00:00Z)')
+    .requiredOption('--to <iso>', 'end, ISO-8601 with timezone')
+    .addOption(by())
+    .action((retailer: string, o: { from: string; to: string; by: string }, cmd: Command) => {
+      const { g, out } = ctx(cmd);
+      return operate.reprocess(g, out, retailer, o);
+    });
+
+  program
+    .command('silence <retailer>')
+    .description('record but do not send alerts for a retailer (or one rule) for a while')
+    .addOption(rule())
+    .option('--for <duration>', 'how long: 30m, 2h, 1d, 1h30m')
+    .option('--until <iso>', 'or until when (ISO-8601 with timezone)')
+    .requiredOption('--reason <text>', 'why (shown in status and alerts)')
+    .addOption(by())
+    .action((retailer: string, o: { rule?: string; for?: string; until?: string; reason: string; by: string }, cmd: Command) => {
+      const { g, out } = ctx(cmd);
+      return operate.silence(g, out, retailer, o);
+    });
+
+  program
+    .command('unsilence <retailer>')
+    .description("remove a retailer's silences (or one rule's)")
+    .addOption(rule())
+    .action((retailer: string, o: { rule?: string }, cmd: Command) => {
+      const { g, out } = ctx(cmd);
+      return operate.unsilence(g, out, retailer, o);
+    });
+
+  program
+    .command('ack <incidentId>')
+    .description('acknowledge an open incident (stops re-notification); waits to confirm')
+    .option('--note <text>', 'what is being done about it')
+    .addOption(by())
+    .action((incidentId: string, o: { note?: string; by: string }, cmd: Command) => {
+      const { g, out } = ctx(cmd);
+      return operate.ack(g, out, incidentId, o);
+    });
+
+  program
+    .command('thresholds')
+    .description("change alert thresholds for one retailer (--retailer) or everyone's defaults")
+    .option('--retailer <id>', 'only this retailer')
+    .option('--failure-streak <n>', 'failures in a row that fire')
+    .option('--stale-after <duration>', 'no success for this long fires (e.g. 4h)')
+    .option('--sku-drop-pct <pct>', 'SKU count this % below the trailing average fires')
+    .option('--sku-window <n>', 'successful runs in the trailing average')
+    .option('--sku-min-samples <n>', 'runs needed before the SKU rule can fire')
+    .option('--renotify-every <duration|off>', 're-notify open, unacknowledged incidents')
+    .action((o, cmd: Command) => {
+      const { g, out } = ctx(cmd);
+      return operate.thresholds(g, out, o);
+    });
+
+  program
+    .command('report')
+    .description('send a run report by hand (signal-with-start: starts the monitor if needed)')
+    .option('--retailer <id>', 'retailer slug')
+    .option('--status <status>', 'success | failure')
+    .option('--sku-count <n>', 'required for success')
+    .option('--promo-count <n>')
+    .option('--started-at <iso>', 'default: --finished-at')
+    .option('--finished-at <iso>', 'default: now')
+    .option('--error <text>', 'failure message')
+    .option('--run-id <id>', 'default: manual-<timestamp>')
+    .option('--schedule <id>')
+    .option('--file <path>', "a JSON report (or array of reports); '-' reads stdin")
+    .option('--task-queue <queue>', "the monitor's task queue, used if it has to be started (MONITOR_TASK_QUEUE)", cfg.taskQueue)
+    .action((o, cmd: Command) => {
+      const { g, out } = ctx(cmd);
+      return report(g, out, o);
+    });
+
+  program
+    .command('migrate')
+    .description('apply database migrations')
+    .option('--database-url <url>', 'Postgres URL (DATABASE_URL)', process.env.DATABASE_URL?.trim() || DEFAULT_DATABASE_URL)
+    .action((o: { databaseUrl: string }, cmd: Command) => migrate(ctx(cmd).out, o.databaseUrl));
+
+  return program;
+}
+
+/** Parse and run; returns the exit code. Never throws and never prints a stack trace (DEBUG=1 shows it). */
+export async function main(argv: string[] = process.argv): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has already printed its message (or the help / version).
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const e = unexpected(err);
+    process.stderr.write(`error: ${e.message}\n`);
+    if (process.env.DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    return e.exitCode;
+  }
+}
+
+/** `ingestion-monitor status --json | head` closes the pipe early; that is not an error worth a stack trace. */
+export function exitQuietlyOnClosedPipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => process.exit(err.code === 'EPIPE' ? EXIT.ok : EXIT.unexpected));
+}
+
+if (require.main === module) {
+  exitQuietlyOnClosedPipe();
+  // exit() rather than exitCode: a stray handle (gRPC, pg) must not keep a finished command alive.
+  void main().then((code) => process.exit(code));
+}

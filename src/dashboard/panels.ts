@@ -1,0 +1,341 @@
+/**
+ * The dashboard's panels, defined once. `grafana.ts` turns them into Grafana dashboard JSON and the
+ * built-in status page runs the very same SQL (expanded by `macros.ts`) and draws the same panels, so the
+ * two views cannot drift. SQL is written for Grafana's Postgres datasource: `$__timeFilter`,
+ * `$__timeGroupAlias(col, $__interval)` and the `$retailer` multi-value variable. No SQL comments: newer
+ * Grafana versions strip them before expanding macros, older ones do not (see macros.ts).
+ */
+import { DEFAULT_THRESHOLDS, HOUR_MS } from '../rules/thresholds';
+
+export type PanelKind = 'stat' | 'table' | 'timeseries' | 'status-history';
+export type QueryFormat = 'table' | 'time_series';
+
+/** Grafana named colours; the status page maps them to the same CSS colours Grafana uses. */
+export type NamedColor = 'green' | 'red' | 'orange' | 'yellow' | 'blue' | 'text';
+
+export interface GridPos {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** Absolute threshold step; the first step's `value` is null (the base colour), as in Grafana. */
+export interface ThresholdStep {
+  value: number | null;
+  color: NamedColor;
+}
+
+export interface ValueMappingDef {
+  value: string;
+  text: string;
+  color: NamedColor;
+}
+
+/** One column of a table panel, in display order. */
+export interface FieldDef {
+  name: string;
+  label: string;
+  unit?: string;
+  decimals?: number;
+  thresholds?: ThresholdStep[];
+  mappings?: ValueMappingDef[];
+  /** How a null reads, e.g. "never" for a retailer without a successful run. */
+  noValue?: string;
+}
+
+export interface PanelDef {
+  id: number;
+  /** Stable slug: DOM ids on the status page, test names. */
+  key: string;
+  title: string;
+  description: string;
+  kind: PanelKind;
+  format: QueryFormat;
+  sql: string;
+  /** Grafana unit id for the panel's values ('none', 'h', 's'). */
+  unit?: string;
+  decimals?: number;
+  thresholds?: ThresholdStep[];
+  mappings?: ValueMappingDef[];
+  /** Table columns; for time series the value column is named here too (time and metric are implied). */
+  fields?: FieldDef[];
+  gridPos: GridPos;
+}
+
+export interface VariableDef {
+  name: string;
+  label: string;
+  sql: string;
+  multi: boolean;
+  includeAll: boolean;
+}
+
+export interface AnnotationDef {
+  name: string;
+  sql: string;
+  iconColor: NamedColor;
+}
+
+/** The stale rule's default window; the age column and stat are coloured against it. */
+export const STALE_HOURS = DEFAULT_THRESHOLDS.staleAfterMs / HOUR_MS;
+
+/**
+ * Stale as the monitor decides it: past the per-retailer `stale_deadline` it persisted, falling back to
+ * the default window from the last success (or first sighting). Computed with now() so the dashboard still
+ * turns red when the monitor itself has stopped writing.
+ */
+const IS_STALE = `coalesce(stale_deadline, coalesce(last_success_at, first_seen_at) + interval '${STALE_HOURS} hours') < now()`;
+
+const AGE_THRESHOLDS: ThresholdStep[] = [
+  { value: null, color: 'green' },
+  { value: STALE_HOURS, color: 'red' },
+];
+
+const HEALTH_MAPPINGS: ValueMappingDef[] = [
+  { value: 'healthy', text: 'healthy', color: 'green' },
+  { value: 'unhealthy', text: 'unhealthy', color: 'red' },
+  { value: 'silenced', text: 'silenced', color: 'orange' },
+];
+
+const RUN_STATUS_MAPPINGS: ValueMappingDef[] = [
+  { value: 'success', text: 'success', color: 'green' },
+  { value: 'failure', text: 'failure', color: 'red' },
+];
+
+/** Failure-history cells: 1 when any run in the bucket failed. */
+const FAILED_MAPPINGS: ValueMappingDef[] = [
+  { value: '0', text: 'success', color: 'green' },
+  { value: '1', text: 'failure', color: 'red' },
+];
+
+const ALERT_KIND_MAPPINGS: ValueMappingDef[] = [
+  { value: 'fire', text: 'fire', color: 'red' },
+  { value: 'renotify', text: 'renotify', color: 'orange' },
+  { value: 'resolve', text: 'resolve', color: 'green' },
+];
+
+export const RETAILER_VARIABLE: VariableDef = {
+  name: 'retailer',
+  label: 'Retailer',
+  sql: 'SELECT DISTINCT retailer FROM retailer_status ORDER BY retailer',
+  multi: true,
+  includeAll: true,
+};
+
+export const VARIABLES: VariableDef[] = [RETAILER_VARIABLE];
+
+export const ALERT_ANNOTATION: AnnotationDef = {
+  name: 'Alert events',
+  iconColor: 'red',
+  sql: `SELECT occurred_at AS "time",
+  retailer || ' ' || rule || ' ' || kind || ': ' || summary AS text,
+  retailer || ',' || rule || ',' || kind AS tags
+FROM alert_events
+WHERE $__timeFilter(occurred_at) AND retailer IN ($retailer)
+ORDER BY occurred_at`,
+};
+
+/** A per-retailer time series of one aggregated column, in Grafana's long format (time, metric, value). */
+function trendSql(valueExpr: string, valueName: string, extraWhere = ''): string {
+  return `SELECT $__timeGroupAlias(finished_at, $__interval),
+  retailer AS metric,
+  (${valueExpr})::float8 AS ${valueName}
+FROM ingestion_runs
+WHERE $__timeFilter(finished_at) AND retailer IN ($retailer)${extraWhere}
+GROUP BY 1, 2
+ORDER BY 1, 2`;
+}
+
+const STAT_H = 4;
+const TABLE_Y = STAT_H;
+const TABLE_H = 8;
+const TREND_Y = TABLE_Y + TABLE_H;
+const TREND_H = 8;
+const HISTORY_Y = TREND_Y + TREND_H;
+const ALERTS_Y = HISTORY_Y + TREND_H;
+
+export const PANELS: PanelDef[] = [
+  {
+    id: 1,
+    key: 'retailers-healthy',
+    title: 'Retailers healthy',
+    description: `Retailers with no open incident and a successful run within their stale window (default ${STALE_HOURS} h).`,
+    kind: 'stat',
+    format: 'table',
+    unit: 'none',
+    thresholds: [{ value: null, color: 'green' }],
+    sql: `SELECT count(*)::int AS healthy
+FROM retailer_status
+WHERE retailer IN ($retailer) AND health = 'healthy' AND NOT (${IS_STALE})`,
+    gridPos: { x: 0, y: 0, w: 5, h: STAT_H },
+  },
+  {
+    id: 2,
+    key: 'retailers-unhealthy',
+    title: 'Retailers unhealthy',
+    description: 'Retailers with an open, unsilenced incident, or stale even if the monitor has not said so yet.',
+    kind: 'stat',
+    format: 'table',
+    unit: 'none',
+    thresholds: [
+      { value: null, color: 'green' },
+      { value: 1, color: 'red' },
+    ],
+    sql: `SELECT count(*)::int AS unhealthy
+FROM retailer_status
+WHERE retailer IN ($retailer) AND health <> 'silenced' AND (health = 'unhealthy' OR ${IS_STALE})`,
+    gridPos: { x: 5, y: 0, w: 5, h: STAT_H },
+  },
+  {
+    id: 3,
+    key: 'runs-in-range',
+    title: 'Runs in range',
+    description: 'Ingestion runs that finished in the selected time range.',
+    kind: 'stat',
+    format: 'table',
+    unit: 'none',
+    thresholds: [{ value: null, color: 'blue' }],
+    sql: `SELECT count(*)::int AS runs
+FROM ingestion_runs
+WHERE $__timeFilter(finished_at) AND retailer IN ($retailer)`,
+    gridPos: { x: 10, y: 0, w: 5, h: STAT_H },
+  },
+  {
+    id: 4,
+    key: 'failures-in-range',
+    title: 'Failures in range',
+    description: 'Failed ingestion runs that finished in the selected time range.',
+    kind: 'stat',
+    format: 'table',
+    unit: 'none',
+    thresholds: [
+      { value: null, color: 'green' },
+      { value: 1, color: 'red' },
+    ],
+    sql: `SELECT count(*)::int AS failures
+FROM ingestion_runs
+WHERE $__timeFilter(finished_at) AND retailer IN ($retailer) AND status = 'failure'`,
+    gridPos: { x: 15, y: 0, w: 4, h: STAT_H },
+  },
+  {
+    id: 5,
+    key: 'oldest-success-age',
+    title: 'Oldest success age',
+    description: `Hours since the least recently successful retailer last succeeded (since first seen if never). Red from ${STALE_HOURS} h.`,
+    kind: 'stat',
+    format: 'table',
+    unit: 'h',
+    decimals: 1,
+    thresholds: AGE_THRESHOLDS,
+    sql: `SELECT round((max(extract(epoch from now() - coalesce(last_success_at, first_seen_at))) / 3600)::numeric, 1)::float8 AS hours
+FROM retailer_status
+WHERE retailer IN ($retailer)`,
+    gridPos: { x: 19, y: 0, w: 5, h: STAT_H },
+  },
+  {
+    id: 6,
+    key: 'retailer-status',
+    title: 'Retailer status',
+    description: `Latest state per retailer as the monitor persisted it. Age since last success turns red at ${STALE_HOURS} h; unhealthy retailers sort first.`,
+    kind: 'table',
+    format: 'table',
+    fields: [
+      { name: 'retailer', label: 'Retailer' },
+      { name: 'health', label: 'Health', mappings: HEALTH_MAPPINGS },
+      { name: 'last_run_at', label: 'Latest run', unit: 'dateTimeAsIso' },
+      { name: 'last_run_status', label: 'Last status', mappings: RUN_STATUS_MAPPINGS },
+      { name: 'hours_since_success', label: 'Since success', unit: 'h', decimals: 1, thresholds: AGE_THRESHOLDS, noValue: 'never' },
+      { name: 'sku_count', label: 'SKUs', unit: 'none' },
+      { name: 'promo_count', label: 'Promos', unit: 'none' },
+      { name: 'failure_streak', label: 'Failure streak', unit: 'none' },
+      { name: 'open_incidents', label: 'Open incidents', unit: 'none' },
+      { name: 'open_rules', label: 'Open rules' },
+    ],
+    sql: `SELECT retailer,
+  health,
+  last_run_at,
+  last_run_status,
+  round((extract(epoch from now() - last_success_at) / 3600)::numeric, 1)::float8 AS hours_since_success,
+  last_sku_count AS sku_count,
+  last_promo_count AS promo_count,
+  consecutive_failures AS failure_streak,
+  open_incidents,
+  open_rules
+FROM retailer_status
+WHERE retailer IN ($retailer)
+ORDER BY CASE health WHEN 'unhealthy' THEN 0 WHEN 'silenced' THEN 1 ELSE 2 END, retailer`,
+    gridPos: { x: 0, y: TABLE_Y, w: 24, h: TABLE_H },
+  },
+  {
+    id: 7,
+    key: 'sku-trend',
+    title: 'SKU count trend',
+    description: 'SKU count of successful runs per retailer (average per interval).',
+    kind: 'timeseries',
+    format: 'time_series',
+    unit: 'none',
+    fields: [{ name: 'sku_count', label: 'SKUs' }],
+    sql: trendSql('avg(sku_count)', 'sku_count', ` AND status = 'success' AND sku_count IS NOT NULL`),
+    gridPos: { x: 0, y: TREND_Y, w: 12, h: TREND_H },
+  },
+  {
+    id: 8,
+    key: 'promo-trend',
+    title: 'Promo count trend',
+    description: 'Promotion count of successful runs per retailer (average per interval).',
+    kind: 'timeseries',
+    format: 'time_series',
+    unit: 'none',
+    fields: [{ name: 'promo_count', label: 'Promos' }],
+    sql: trendSql('avg(promo_count)', 'promo_count', ` AND status = 'success' AND promo_count IS NOT NULL`),
+    gridPos: { x: 12, y: TREND_Y, w: 12, h: TREND_H },
+  },
+  {
+    id: 9,
+    key: 'duration-trend',
+    title: 'Run duration',
+    description: 'Run duration per retailer, successful and failed runs (average per interval).',
+    kind: 'timeseries',
+    format: 'time_series',
+    unit: 's',
+    fields: [{ name: 'duration_s', label: 'Duration' }],
+    sql: trendSql('avg(duration_ms) / 1000', 'duration_s'),
+    gridPos: { x: 0, y: HISTORY_Y, w: 12, h: TREND_H },
+  },
+  {
+    id: 10,
+    key: 'failure-history',
+    title: 'Failure history',
+    description: 'Per retailer and interval: red when any run failed, green when all succeeded; empty when no run finished.',
+    kind: 'status-history',
+    format: 'time_series',
+    mappings: FAILED_MAPPINGS,
+    fields: [{ name: 'failed', label: 'Failed' }],
+    sql: trendSql(`max(CASE WHEN status = 'failure' THEN 1 ELSE 0 END)`, 'failed'),
+    gridPos: { x: 12, y: HISTORY_Y, w: 12, h: TREND_H },
+  },
+  {
+    id: 11,
+    key: 'alert-events',
+    title: 'Alert events',
+    description: 'Alerts fired, re-notified and resolved in the time range, newest first (also shown as annotations).',
+    kind: 'table',
+    format: 'table',
+    fields: [
+      { name: 'time', label: 'Time', unit: 'dateTimeAsIso' },
+      { name: 'retailer', label: 'Retailer' },
+      { name: 'rule', label: 'Rule' },
+      { name: 'kind', label: 'Kind', mappings: ALERT_KIND_MAPPINGS },
+      { name: 'summary', label: 'Summary' },
+      { name: 'silenced', label: 'Silenced' },
+      { name: 'delivered', label: 'Delivered' },
+    ],
+    sql: `SELECT occurred_at AS "time", retailer, rule, kind, summary, silenced, delivered
+FROM alert_events
+WHERE $__timeFilter(occurred_at) AND retailer IN ($retailer)
+ORDER BY occurred_at DESC
+LIMIT 200`,
+    gridPos: { x: 0, y: ALERTS_Y, w: 24, h: 8 },
+  },
+];

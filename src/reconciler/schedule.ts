@@ -1,0 +1,48 @@
+/**
+ * The reconciler's durable trigger: a Temporal Schedule starts one reconciler pass every `every`.
+ * Idempotent: creates the Schedule, or updates spec/action/policy of the existing one (keeping its paused
+ * state), so a worker can call it on every start.
+ */
+import { type Client, ScheduleAlreadyRunning, type ScheduleHandle, ScheduleOverlapPolicy } from '@temporalio/client';
+import { msToNumber } from '@temporalio/common/lib/time';
+import type { StringValue } from '@temporalio/common';
+import { RECONCILER, type ReconcilerInput } from './types';
+
+export interface ReconcilerScheduleOptions {
+  /** Interval between passes, e.g. '5m'. */
+  every?: StringValue | number;
+  /** Ingestion workflow types to reconcile. */
+  workflowTypes: string[];
+  /** Task queue of the worker that runs `ingestionReconcilerWorkflow` and `findUnreportedRuns`. */
+  taskQueue: string;
+  /** First pass lookback; default 2 × every + 1 min. */
+  lookbackMs?: number;
+  scheduleId?: string;
+}
+
+export async function ensureReconcilerSchedule(client: Client, opts: ReconcilerScheduleOptions): Promise<ScheduleHandle> {
+  const every = opts.every ?? '5m';
+  const everyMs = msToNumber(every);
+  const scheduleId = opts.scheduleId ?? RECONCILER.scheduleId;
+  const input: ReconcilerInput = { workflowTypes: opts.workflowTypes, lookbackMs: opts.lookbackMs ?? 2 * everyMs + 60_000 };
+  const spec = { intervals: [{ every }] };
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: RECONCILER.workflowType,
+    workflowId: scheduleId,
+    taskQueue: opts.taskQueue,
+    args: [input],
+    // A stuck pass must not block the following ones forever (overlap SKIP).
+    workflowExecutionTimeout: Math.max(everyMs * 2, 10 * 60_000),
+  };
+  // SKIP: passes never run concurrently; a skipped pass is caught up by the next one's watermark.
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: everyMs };
+  try {
+    return await client.schedule.create({ scheduleId, spec, action, policies });
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+  }
+  const handle = client.schedule.getHandle(scheduleId);
+  await handle.update((previous) => ({ ...previous, spec, action, policies }));
+  return handle;
+}
