@@ -5,9 +5,11 @@ import { migrations } from '../../migrations';
 import type { Database } from './schema';
 
 export function createDb(databaseUrl: string, poolSize = 5): Kysely<Database> {
-  return new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new Pool({ connectionString: databaseUrl, max: poolSize }) }),
-  });
+  const pool = new Pool({ connectionString: databaseUrl, max: poolSize });
+  // An idle connection dropped by the server (restart, failover, Ctrl-C reaching Postgres first) must not
+  // crash the worker: the pool discards it and the next query opens a new one.
+  pool.on('error', (err) => console.warn(`postgres: idle connection closed (${err.message})`));
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
 /** Apply every pending migration; throws with the failing migration's name and error. */

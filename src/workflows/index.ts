@@ -1,2 +1,4 @@
-/** Workflow entry point for the worker bundle. */
+/** Workflow entry point for the monitor worker's bundle. */
 export { ingestionMonitorWorkflow } from './ingestion-monitor';
+// One pass of "find ingestion runs that closed without reporting", started by a Temporal Schedule.
+export { ingestionReconcilerWorkflow } from '../reconciler/workflow';

@@ -1,0 +1,208 @@
+/**
+ * `npm run evidence` — reproducible QA evidence for the story (docs/qa/):
+ * a dev server with its Web UI, real Postgres, the real monitor worker, the demo ingestion stack, and a
+ * loopback HTTP server standing in for Slack. Scenario: a day of healthy history, then live scheduled
+ * runs; one retailer's worker is stopped (stale alert), one fails twice (consecutive-failures alert), one
+ * drops SKUs (SKU-drop alert); then everything recovers (three resolves). Every notification received is
+ * logged, and headless Chromium screenshots the status page and the Temporal Web UI.
+ *
+ * Postgres: EVIDENCE_DATABASE_URL (an admin URL; a fresh `im_evidence` database is created) or the local
+ * default. Takes about three minutes.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client as PgClient } from 'pg';
+import { chromium } from 'playwright-core';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { monitorHandle, reportIngestionRun } from '../src/client';
+import { loadConfig } from '../src/config';
+import { createDb, migrateToLatest } from '../src/db/database';
+import { setKnob } from '../src/demo/knobs';
+import { DEMO_RETAILERS } from '../src/demo/retailers';
+import { startDemo } from '../src/demo/stack';
+import { incidentsQuery, setThresholdsSignal, statusQuery } from '../src/shared/messages';
+import { startLocalTemporal } from '../src/stack/temporal-server';
+import { startStatusPage } from '../src/status-page/server';
+import { createMonitorWorker } from '../src/worker';
+import { type Captured, startCaptureServer } from '../test/helpers/capture-server';
+
+const QA = join(__dirname, '..', 'docs', 'qa');
+const HOUR = 3_600_000;
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function freshDatabase(adminUrl: string): Promise<string> {
+  const c = new PgClient({ connectionString: adminUrl });
+  await c.connect();
+  await c.query('DROP DATABASE IF EXISTS im_evidence WITH (FORCE)');
+  await c.query('CREATE DATABASE im_evidence');
+  await c.end();
+  const u = new URL(adminUrl);
+  u.pathname = '/im_evidence';
+  return u.toString();
+}
+
+/** A day of history so the trends have something to show, oldest first, ending 5 minutes ago. */
+async function backfill(client: import('@temporalio/client').Client, monitor: { workflowId: string; taskQueue: string }) {
+  const now = Date.now();
+  for (let h = 24; h >= 1; h--) {
+    for (const [retailer, base] of Object.entries(DEMO_RETAILERS)) {
+      const finished = now - h * HOUR + 5 * 60_000 - 10 * 60_000;
+      const failed = retailer === 'pick-n-pay' && (h === 17 || h === 9);
+      const wobble = 1 + Math.sin(h / 3 + retailer.length) * 0.02;
+      await reportIngestionRun(
+        client,
+        {
+          runId: `backfill-${retailer}-${h}`,
+          retailer,
+          schedule: `ingest-${retailer}`,
+          status: failed ? 'failure' : 'success',
+          startedAt: new Date(finished - (180 + retailer.length * 10) * 1000).toISOString(),
+          finishedAt: new Date(finished).toISOString(),
+          ...(failed ? { error: 'HTTP 429 Too Many Requests' } : { skuCount: Math.round(base.skus * wobble), promoCount: Math.round(base.promos * wobble) }),
+        },
+        monitor,
+      );
+    }
+  }
+}
+
+function alertLogMarkdown(received: Captured[]): string {
+  const rows = received.map((r) => {
+    const text: string = r.body?.text ?? '';
+    return `| ${new Date(r.at).toISOString().slice(11, 19)} | ${text.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`;
+  });
+  return [
+    '# Alert log of one `npm run evidence` run',
+    '',
+    `Generated ${new Date().toISOString()}. Every Slack message the loopback Slack stand-in received, in order`,
+    '(the Block Kit bodies are in `alert-log.jsonl`).',
+    '',
+    '| received (UTC) | message (Slack `text` fallback) |',
+    '|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+async function run(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+  mkdirSync(QA, { recursive: true });
+  const dataDir = mkdtempSync(join(tmpdir(), 'im-evidence-'));
+  const cleanup: Array<() => Promise<unknown>> = [];
+  try {
+    const temporal = await startLocalTemporal({ dataDir, port: 17233, uiPort: 18233 });
+    cleanup.push(temporal.stop);
+    log(`dev server ${temporal.address}, Web UI ${temporal.uiUrl}`);
+    const slack = await startCaptureServer();
+    cleanup.push(slack.close);
+
+    const databaseUrl = await freshDatabase(process.env.EVIDENCE_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
+    const config = loadConfig({
+      TEMPORAL_UI_URL: temporal.uiUrl,
+      DATABASE_URL: databaseUrl,
+      SLACK_WEBHOOK_URL: `${slack.url}/services/T0EVIDENCE/B0EVIDENCE/not-a-real-secret`,
+      INGESTION_WORKFLOW_TYPE: 'ingestRetailer',
+    });
+    const db = createDb(databaseUrl);
+    cleanup.push(() => db.destroy());
+    await migrateToLatest(db);
+    const page = await startStatusPage({ db, port: 18080, refreshSeconds: 5 });
+    cleanup.push(page.close);
+    config.dashboardUrl = page.url;
+
+    const client = temporal.env.client;
+    const worker = await createMonitorWorker({ connection: temporal.env.nativeConnection, namespace: 'default', config, db, client });
+    const workerDone = worker.run();
+    cleanup.push(async () => {
+      worker.shutdown();
+      await workerDone;
+    });
+    const monitor = { workflowId: config.workflowId, taskQueue: config.taskQueue };
+
+    log('backfilling a day of healthy history (4 retailers × 24 runs)');
+    await backfill(client, monitor);
+    const handle = monitorHandle(client, config.workflowId);
+    // Live demo: scheduled runs every 5 s; woolworths goes stale after 1 minute without success.
+    await handle.signal(setThresholdsSignal, { retailer: 'woolworths', thresholds: { staleAfterMs: 60_000 } });
+    const knobs = join(dataDir, 'demo-knobs.json');
+    const demo = await startDemo({ client, connection: temporal.env.nativeConnection, namespace: 'default', knobsFile: knobs, monitor, everySeconds: 5, log });
+    cleanup.push(demo.stop);
+    await until('live runs from every retailer', async () => {
+      const st = await handle.query(statusQuery);
+      return st.retailers.every((r) => r.lastRun && !r.lastRun.runId.startsWith('backfill-'));
+    }, 60_000);
+    log('healthy: every retailer reported a live scheduled run');
+
+    log('breaking: woolworths worker stopped, pick-n-pay failing, spar dropping SKUs');
+    setKnob(knobs, 'woolworths', 'stop');
+    setKnob(knobs, 'pick-n-pay', 'fail');
+    setKnob(knobs, 'spar', 'drop');
+    const incidents = await until('three incidents', async () => {
+      const open = await handle.query(incidentsQuery);
+      return open.length >= 3 && open;
+    }, 180_000);
+    for (const i of incidents) log(`incident ${i.id}: ${i.summary}`);
+    await slack.waitFor((r) => r.filter((m) => m.body?.text?.includes('FIRING')).length >= 3, 60_000);
+
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    cleanup.push(() => browser.close());
+    const tab = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    await tab.goto(page.url);
+    await tab.waitForSelector('body[data-loaded]', { timeout: 30_000 });
+    await new Promise((r) => setTimeout(r, 6_000)); // one auto-refresh, so the table shows the latest rows
+    await tab.screenshot({ path: join(QA, 'status-page-incidents.png'), fullPage: true });
+    log('screenshot: status-page-incidents.png');
+
+    const wfUrl = `${temporal.uiUrl}/namespaces/default/workflows/${config.workflowId}`;
+    await tab.goto(wfUrl);
+    await tab.waitForSelector('text=Current Details', { timeout: 30_000 }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 3_000));
+    await tab.screenshot({ path: join(QA, 'temporal-ui-monitor.png'), fullPage: true });
+    log('screenshot: temporal-ui-monitor.png');
+    const runId = (await handle.describe()).runId;
+    await tab.goto(`${wfUrl}/${runId}/query`);
+    await new Promise((r) => setTimeout(r, 3_000));
+    const queryButton = tab.getByRole('button', { name: /^Query$/ });
+    if (await queryButton.count()) await queryButton.first().click().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 3_000));
+    await tab.screenshot({ path: join(QA, 'temporal-ui-query.png'), fullPage: true });
+    log('screenshot: temporal-ui-query.png');
+
+    log('recovering: all knobs back to normal');
+    for (const r of ['woolworths', 'pick-n-pay', 'spar']) setKnob(knobs, r, 'ok');
+    await until('every incident resolved', async () => (await handle.query(incidentsQuery)).length === 0, 180_000);
+    await slack.waitFor((r) => r.filter((m) => m.body?.text?.includes('RESOLVED')).length >= 3, 60_000);
+    await tab.goto(page.url);
+    await tab.waitForSelector('body[data-loaded]', { timeout: 30_000 });
+    await new Promise((r) => setTimeout(r, 6_000));
+    await tab.screenshot({ path: join(QA, 'status-page.png'), fullPage: true });
+    log('screenshot: status-page.png (recovered)');
+
+    writeFileSync(join(QA, 'alert-log.jsonl'), slack.received.map((r) => JSON.stringify({ at: new Date(r.at).toISOString(), body: r.body })).join('\n') + '\n');
+    writeFileSync(join(QA, 'alert-log.md'), alertLogMarkdown(slack.received));
+    log(`alert log: ${slack.received.length} notifications → docs/qa/alert-log.md`);
+    for (const r of slack.received) console.log(`  ${r.body?.text}`);
+  } finally {
+    for (const fn of cleanup.reverse()) await fn().catch((err) => console.error('cleanup:', err));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+run().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,145 @@
+/**
+ * `npm start` as a user runs it: a real process that starts a dev server, an embedded Postgres, the monitor,
+ * the status page and the demo; a knob breaks a retailer and the alert's incident appears; Ctrl-C stops it
+ * all cleanly; a restart on the same data folder keeps the monitor's state.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { temporalCliPath } from './helpers/temporal';
+import { until } from './helpers/wait';
+
+const root = join(__dirname, '..');
+const dataDir = mkdtempSync(join(tmpdir(), 'im-start-'));
+
+/** Distinct free ports: all listeners stay open until every port is known, so none is handed out twice. */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<Server>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+interface Started {
+  proc: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+let ports: Record<string, number>;
+const env = () => {
+  const e: NodeJS.ProcessEnv = {
+    ...process.env,
+    MONITOR_DATA_DIR: dataDir,
+    TEMPORAL_CLI_PATH: temporalCliPath(),
+    TEMPORAL_PORT: String(ports.temporal),
+    TEMPORAL_UI_PORT: String(ports.ui),
+    STATUS_PAGE_PORT: String(ports.page),
+    EMBEDDED_PG_PORT: String(ports.pg),
+    DEMO_EVERY_SECONDS: '5',
+  };
+  delete e.TEMPORAL_ADDRESS;
+  delete e.DATABASE_URL;
+  return e;
+};
+
+function start(): Started {
+  const proc = spawn(process.execPath, ['-r', 'tsx/cjs', 'src/start.ts'], { cwd: root, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return { proc, output: () => out, exited };
+}
+
+function cli(...args: string[]): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['-r', 'tsx/cjs', 'src/cli/index.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}` },
+    });
+    let stdout = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.once('exit', (code) => resolve({ code, stdout }));
+  });
+}
+
+async function statusJson(): Promise<any | undefined> {
+  const r = await cli('status', '--json');
+  return r.code === 0 ? JSON.parse(r.stdout) : undefined;
+}
+
+async function stop(s: Started): Promise<number | null> {
+  s.proc.kill('SIGINT');
+  const timer = setTimeout(() => s.proc.kill('SIGKILL'), 60_000);
+  const code = await s.exited;
+  clearTimeout(timer);
+  return code;
+}
+
+beforeAll(async () => {
+  const [temporal, ui, page, pg] = await freePorts(4);
+  ports = { temporal: temporal!, ui: ui!, page: page!, pg: pg! };
+});
+
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+jest.setTimeout(300_000);
+
+it('comes up, reports demo runs, alerts on a broken retailer, and goes down cleanly; state survives a restart', async () => {
+  let s = start();
+  try {
+    await until('the "is up" banner', async () => {
+      if (s.proc.exitCode !== null) throw new Error(`npm start exited early:\n${s.output()}`);
+      return s.output().includes('ingestion monitor is up');
+    }, 150_000);
+    expect(s.output()).toContain(`status page     : http://127.0.0.1:${ports.page}/`);
+    expect(s.output()).toContain(`Temporal Web UI : http://127.0.0.1:${ports.ui}/namespaces/default/workflows/ingestion-monitor`);
+
+    const health = await fetch(`http://127.0.0.1:${ports.page}/healthz`);
+    expect(health.status).toBe(200);
+
+    // The demo's scheduled runs report through the interceptor: every demo retailer shows up with counts.
+    const status = await until('reports from all four demo retailers', async () => {
+      const st = await statusJson();
+      return st?.retailers.length === 4 && st.retailers.every((r: any) => r.lastRun?.skuCount > 0) && st;
+    }, 90_000);
+    expect(status.retailers.map((r: any) => r.retailer)).toEqual(['checkers', 'pick-n-pay', 'spar', 'woolworths']);
+
+    // Break a retailer with the demo knob: two failed runs → a consecutive-failures incident.
+    const knob = spawn(process.execPath, ['-r', 'tsx/cjs', 'src/demo/cli.ts', 'break', 'spar', 'fail'], { cwd: root, env: env() });
+    expect(await new Promise((r) => knob.once('exit', r))).toBe(0);
+    const incidents = await until('the spar incident', async () => {
+      const r = await cli('incidents', '--json');
+      const list = r.code === 0 ? JSON.parse(r.stdout) : [];
+      return list.some((i: any) => i.retailer === 'spar' && i.rule === 'consecutive_failures') && list;
+    }, 90_000);
+    expect(incidents.find((i: any) => i.retailer === 'spar').figures.lastError).toMatch(/HTTP 503/);
+  } finally {
+    await stop(s);
+  }
+  expect(s.proc.exitCode).toBe(0);
+  expect(s.output()).toMatch(/stopped Temporal dev server\nstopped\n/);
+  // Ports are free again: nothing was left running.
+  await expect(fetch(`http://127.0.0.1:${ports.page}/healthz`)).rejects.toThrow();
+
+  // Restart on the same data folder: the monitor's state (and its incident) is still there.
+  const before = await (async () => s.output())();
+  expect(before).toContain('stopped embedded Postgres');
+  s = start();
+  try {
+    await until('the banner after restart', async () => s.output().includes('ingestion monitor is up'), 150_000);
+    const st = await until('status after restart', statusJson, 30_000);
+    expect(st.retailers.find((r: any) => r.retailer === 'spar').openIncidents.map((i: any) => i.rule)).toContain('consecutive_failures');
+  } finally {
+    expect(await stop(s)).toBe(0);
+  }
+});
