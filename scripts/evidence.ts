@@ -15,13 +15,13 @@ import { join } from 'node:path';
 import { Client as PgClient } from 'pg';
 import { chromium } from 'playwright-core';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { monitorHandle, reportIngestionRun } from '../src/client';
 import { loadConfig } from '../src/config';
 import { createDb, migrateToLatest } from '../src/db/database';
 import { setKnob } from '../src/demo/knobs';
 import { DEMO_RETAILERS } from '../src/demo/retailers';
 import { startDemo } from '../src/demo/stack';
-import { incidentsQuery, setThresholdsSignal, statusQuery } from '../src/shared/messages';
+import { incidentsQuery, reprocessSignal, setThresholdsSignal, statusQuery } from '../src/shared/messages';
+import { runRow } from '../src/activities/postgres';
 import { startLocalTemporal } from '../src/stack/temporal-server';
 import { startStatusPage } from '../src/status-page/server';
 import { createMonitorWorker } from '../src/worker';
@@ -52,29 +52,35 @@ async function freshDatabase(adminUrl: string): Promise<string> {
   return u.toString();
 }
 
-/** A day of history so the trends have something to show, oldest first, ending 5 minutes ago. */
-async function backfill(client: import('@temporalio/client').Client, monitor: { workflowId: string; taskQueue: string }) {
+/**
+ * A day of history so the trends have something to show: rows written straight into `ingestion_runs`
+ * (as if recorded before), then the monitor rebuilds each retailer from them with `reprocess` — the same
+ * operator action as after an outage. (Sending a day of old reports live would, correctly, raise and clear
+ * a stale alert per hour-long gap.)
+ */
+async function seedHistory(db: ReturnType<typeof createDb>): Promise<void> {
   const now = Date.now();
+  const rows = [];
   for (let h = 24; h >= 1; h--) {
     for (const [retailer, base] of Object.entries(DEMO_RETAILERS)) {
-      const finished = now - h * HOUR + 5 * 60_000 - 10 * 60_000;
+      const finished = now - h * HOUR + 50 * 60_000; // the newest ends ten minutes ago
       const failed = retailer === 'pick-n-pay' && (h === 17 || h === 9);
       const wobble = 1 + Math.sin(h / 3 + retailer.length) * 0.02;
-      await reportIngestionRun(
-        client,
-        {
-          runId: `backfill-${retailer}-${h}`,
+      rows.push(
+        runRow({
+          runId: `history-${retailer}-${h}`,
           retailer,
           schedule: `ingest-${retailer}`,
           status: failed ? 'failure' : 'success',
-          startedAt: new Date(finished - (180 + retailer.length * 10) * 1000).toISOString(),
-          finishedAt: new Date(finished).toISOString(),
+          startedAt: finished - (180 + retailer.length * 10) * 1000,
+          finishedAt: finished,
+          receivedAt: finished,
           ...(failed ? { error: 'HTTP 429 Too Many Requests' } : { skuCount: Math.round(base.skus * wobble), promoCount: Math.round(base.promos * wobble) }),
-        },
-        monitor,
+        }),
       );
     }
   }
+  await db.insertInto('ingestion_runs').values(rows).execute();
 }
 
 function alertLogMarkdown(received: Captured[]): string {
@@ -130,21 +136,30 @@ async function run(): Promise<void> {
     });
     const monitor = { workflowId: config.workflowId, taskQueue: config.taskQueue };
 
-    log('backfilling a day of healthy history (4 retailers × 24 runs)');
-    await backfill(client, monitor);
-    const handle = monitorHandle(client, config.workflowId);
-    // Live demo: scheduled runs every 5 s; woolworths goes stale after 1 minute without success.
-    await handle.signal(setThresholdsSignal, { retailer: 'woolworths', thresholds: { staleAfterMs: 60_000 } });
+    log('seeding a day of history (4 retailers × 24 runs) and rebuilding the monitor from it (reprocess)');
+    await seedHistory(db);
+    const day = { from: new Date(Date.now() - 25 * HOUR).toISOString(), to: new Date().toISOString(), by: 'evidence' };
+    const [first, ...rest] = Object.keys(DEMO_RETAILERS);
+    const handle = await client.workflow.signalWithStart('ingestionMonitorWorkflow', {
+      workflowId: config.workflowId,
+      taskQueue: config.taskQueue,
+      args: [{}],
+      signal: reprocessSignal,
+      signalArgs: [{ retailer: first!, ...day }],
+    });
+    for (const retailer of rest) await handle.signal(reprocessSignal, { retailer, ...day });
+    // Live demo: scheduled runs every 5 s.
     const knobs = join(dataDir, 'demo-knobs.json');
     const demo = await startDemo({ client, connection: temporal.env.nativeConnection, namespace: 'default', knobsFile: knobs, monitor, everySeconds: 5, log });
     cleanup.push(demo.stop);
     await until('live runs from every retailer', async () => {
       const st = await handle.query(statusQuery);
-      return st.retailers.every((r) => r.lastRun && !r.lastRun.runId.startsWith('backfill-'));
+      return st.retailers.length === 4 && st.retailers.every((r) => r.lastRun && !r.lastRun.runId.startsWith('history-'));
     }, 60_000);
     log('healthy: every retailer reported a live scheduled run');
 
-    log('breaking: woolworths worker stopped, pick-n-pay failing, spar dropping SKUs');
+    log('breaking: woolworths worker stopped (stale after 1 minute), pick-n-pay failing, spar dropping SKUs');
+    await handle.signal(setThresholdsSignal, { retailer: 'woolworths', thresholds: { staleAfterMs: 60_000 } });
     setKnob(knobs, 'woolworths', 'stop');
     setKnob(knobs, 'pick-n-pay', 'fail');
     setKnob(knobs, 'spar', 'drop');
@@ -168,16 +183,24 @@ async function run(): Promise<void> {
     log('screenshot: status-page-incidents.png');
 
     const wfUrl = `${temporal.uiUrl}/namespaces/default/workflows/${config.workflowId}`;
+    // The monitor's health summary (setCurrentDetails) is on the workflow page's User Metadata tab.
     await tab.goto(wfUrl);
-    await tab.waitForSelector('text=Current Details', { timeout: 30_000 }).catch(() => undefined);
+    await tab.getByText('User Metadata').first().click({ timeout: 20_000 }).catch(() => log('no User Metadata tab found'));
     await new Promise((r) => setTimeout(r, 3_000));
     await tab.screenshot({ path: join(QA, 'temporal-ui-monitor.png'), fullPage: true });
     log('screenshot: temporal-ui-monitor.png');
-    const runId = (await handle.describe()).runId;
-    await tab.goto(`${wfUrl}/${runId}/query`);
-    await new Promise((r) => setTimeout(r, 3_000));
-    const queryButton = tab.getByRole('button', { name: /^Query$/ });
-    if (await queryButton.count()) await queryButton.first().click().catch(() => undefined);
+    // The Queries tab: pick the `incidents` query and run it.
+    await tab.goto(wfUrl);
+    await tab.getByText('Queries').first().click({ timeout: 20_000 });
+    await new Promise((r) => setTimeout(r, 2_000));
+    try {
+      await tab.getByTestId('query-select-button').click({ timeout: 5_000 });
+      await tab.locator('#query-select-select li[role="option"]', { hasText: 'incidents' }).first().click({ timeout: 5_000 });
+      await tab.getByRole('button', { name: 'Run Query' }).click({ timeout: 5_000 });
+    } catch (err) {
+      log(`could not drive the Queries tab: ${(err as Error).message.split('\n')[0]}`);
+      if (process.env.EVIDENCE_DEBUG) writeFileSync('/tmp/query-tab.html', await tab.content());
+    }
     await new Promise((r) => setTimeout(r, 3_000));
     await tab.screenshot({ path: join(QA, 'temporal-ui-query.png'), fullPage: true });
     log('screenshot: temporal-ui-query.png');

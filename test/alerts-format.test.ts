@@ -80,7 +80,7 @@ describe('alertFigures', () => {
   });
 
   it('shows hours since success with the threshold for stale, and hides a zero streak', () => {
-    expect(value(stale(), 'Hours since success')).toBe('5 h (threshold 4 h)');
+    expect(value(stale(), 'Since last success')).toBe('5 h (threshold 4 h)');
     expect(value(stale(), 'Failure streak')).toBeUndefined();
     expect(value({ ...stale(), figures: { hoursSinceSuccess: 6, staleAfterHours: 4 } }, 'Last success')).toBe('never');
   });
@@ -203,7 +203,7 @@ describe('toEmail', () => {
     const m = toEmail(stale(), ctx);
     expect(m.subject).toContain('pnp');
     expect(m.subject).toContain('Stale data');
-    expect(m.text).toContain('Hours since success: 5 h (threshold 4 h)');
+    expect(m.text).toContain('Since last success: 5 h (threshold 4 h)');
     expect(m.text).toContain('npx ingestion-monitor replay pnp');
     expect(m.html).toContain('<a href="http://grafana.local/d/ingestion">Dashboard</a>');
   });

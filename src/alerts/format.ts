@@ -5,6 +5,8 @@
  */
 import type { MonitorConfig } from '../config';
 import type { AlertEvent, AlertFigures, RuleId } from '../rules/types';
+import { humanDuration } from '../rules/monitor-state';
+import { HOUR_MS } from '../rules/thresholds';
 
 export interface FormatContext {
   /** Temporal Web UI base, without trailing slash (e.g. http://localhost:8233). */
@@ -81,8 +83,8 @@ export function alertFigures(event: AlertEvent): Figure[] {
     out.push({ label: 'Failure streak', value: `${f.failureStreak} consecutive failed run${f.failureStreak === 1 ? '' : 's'}` });
   }
   if (f.hoursSinceSuccess !== undefined) {
-    const threshold = f.staleAfterHours !== undefined ? ` (threshold ${f.staleAfterHours} h)` : '';
-    out.push({ label: 'Hours since success', value: `${f.hoursSinceSuccess} h${threshold}` });
+    const threshold = f.staleAfterHours !== undefined ? ` (threshold ${humanDuration(f.staleAfterHours * HOUR_MS)})` : '';
+    out.push({ label: 'Since last success', value: `${humanDuration(f.hoursSinceSuccess * HOUR_MS)}${threshold}` });
   }
   if (f.lastSuccessAt !== undefined) out.push({ label: 'Last success', value: iso(f.lastSuccessAt) });
   else if (event.rule !== 'sku_drop') out.push({ label: 'Last success', value: 'never' });

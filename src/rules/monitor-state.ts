@@ -54,6 +54,12 @@ function pushBounded<T>(list: T[], item: T, max: number): void {
 }
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** "4 h", "4.5 h", "3 min": short thresholds (demos, tests) must not read as "0 h". */
+export function humanDuration(ms: number): string {
+  return ms < HOUR_MS ? `${Math.round(ms / 60_000)} min` : `${round1(ms / HOUR_MS)} h`;
+}
 
 export class MonitorState {
   private readonly s: MonitorSnapshot;
@@ -268,20 +274,20 @@ export class MonitorState {
       const t = this.thresholdsFor(r.retailer);
       if (!r.incidents.stale && !r.unwatched && now >= this.staleDeadline(r)) {
         const since = r.lastSuccessAt ?? r.firstSeenAt;
-        const hours = round1((now - since) / HOUR_MS);
+        const hours = round2((now - since) / HOUR_MS);
         const figures: AlertFigures = {
           lastSuccessAt: r.lastSuccessAt,
           hoursSinceSuccess: hours,
-          staleAfterHours: round1(t.staleAfterMs / HOUR_MS),
+          staleAfterHours: round2(t.staleAfterMs / HOUR_MS),
           failureStreak: r.consecutiveFailures,
         };
         const summary = r.lastSuccessAt
-          ? `${r.retailer}: no successful run for ${hours} h (threshold ${figures.staleAfterHours} h)`
-          : `${r.retailer}: no successful run since it was first seen ${hours} h ago (threshold ${figures.staleAfterHours} h)`;
+          ? `${r.retailer}: no successful run for ${humanDuration(now - since)} (threshold ${humanDuration(t.staleAfterMs)})`
+          : `${r.retailer}: no successful run since it was first seen ${humanDuration(now - since)} ago (threshold ${humanDuration(t.staleAfterMs)})`;
         alerts.push(this.open(r, 'stale', now, summary, figures, r.lastRun));
       } else if (r.incidents.stale) {
         const since = r.lastSuccessAt ?? r.firstSeenAt;
-        r.incidents.stale.figures.hoursSinceSuccess = round1((now - since) / HOUR_MS);
+        r.incidents.stale.figures.hoursSinceSuccess = round2((now - since) / HOUR_MS);
       }
       if (t.renotifyEveryMs > 0) {
         for (const inc of Object.values(r.incidents)) {
