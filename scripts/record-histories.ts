@@ -9,11 +9,23 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { join } from 'node:path';
 import { monitorHandle, reportIngestionRun } from '../src/client';
 import { HOUR_MS } from '../src/rules/thresholds';
-import { acknowledgeSignal, incidentsQuery, setThresholdsSignal, silenceSignal, statusQuery } from '../src/shared/messages';
+import {
+  acknowledgeSignal,
+  incidentsQuery,
+  replaySignal,
+  reprocessSignal,
+  setThresholdsSignal,
+  silenceSignal,
+  statusQuery,
+  unsilenceSignal,
+} from '../src/shared/messages';
 import { startCaptureServer } from '../test/helpers/capture-server';
 import { createTestMonitorWorker, testConfig } from '../test/helpers/monitor';
 import { createTestDatabase } from '../test/helpers/postgres';
 import { createTimeSkippingEnv } from '../test/helpers/temporal';
+
+/** Bump when a deliberate (patched) workflow change deserves a new set; keep the old sets, they must still replay. */
+const VERSION = 'v2';
 
 async function run(): Promise<void> {
   const [env, tdb, hook] = await Promise.all([createTimeSkippingEnv(), createTestDatabase('im_record'), startCaptureServer()]);
@@ -53,6 +65,10 @@ async function run(): Promise<void> {
       await handle.signal(setThresholdsSignal, { retailer: 'beta', thresholds: { failureStreak: 3 } });
       const [incident] = await handle.query(incidentsQuery);
       await handle.signal(acknowledgeSignal, { incidentId: incident!.id, by: 'recorder' });
+      await handle.signal(replaySignal, { retailer: 'beta', by: 'recorder' }); // no schedule here: recorded as "none"
+      const now = await env.currentTimeMs();
+      await handle.signal(reprocessSignal, { retailer: 'alpha', from: new Date(now - HOUR_MS).toISOString(), to: new Date(now + 60_000).toISOString() });
+      await handle.signal(unsilenceSignal, { retailer: 'gamma' });
       await env.sleep(5 * HOUR_MS); // stale + re-notify timers
       await send('alpha', 'success', 990);
       await send('beta', 'success');
@@ -66,7 +82,7 @@ async function run(): Promise<void> {
     let n = 0;
     while (runId) {
       const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
-      const file = join(__dirname, '..', 'test', 'histories', `monitor-run-${++n}.json`);
+      const file = join(__dirname, '..', 'test', 'histories', `monitor-${VERSION}-run-${++n}.json`);
       writeFileSync(file, historyToJSON(history) + '\n');
       console.log(`wrote ${file} (${history.events?.length} events)`);
       runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
