@@ -287,3 +287,28 @@ describe('retailers known only from operator actions', () => {
     expect(s.retailerStatus('spar', T0)!.thresholds.failureStreak).toBe(3);
   });
 });
+
+describe('snapshot size (what continue-as-new carries)', () => {
+  it('stays small per retailer and is trimmed to a byte budget without touching rule state', () => {
+    const s = new MonitorState();
+    let now = T0;
+    for (let i = 0; i < 300; i++) {
+      for (const retailer of ['a', 'b', 'c', 'd']) {
+        now += 1000;
+        s.applyReport(run(retailer, now, i % 7 === 6 ? 'failure' : 'success', 1000, { error: i % 7 === 6 ? 'x'.repeat(2000) : undefined, runId: `${retailer}-${'0'.repeat(30)}-${i}` }), now);
+      }
+    }
+    const full = JSON.stringify(s.snapshot()).length;
+    expect(full / 4).toBeLessThan(15_000); // bytes per retailer
+    const trimmed = s.snapshot(full / 3);
+    expect(JSON.stringify(trimmed).length).toBeLessThanOrEqual(full / 3);
+    const copy = new MonitorState(trimmed);
+    for (const id of ['a', 'b', 'c', 'd']) {
+      const before = s.retailerStatus(id, now)!;
+      const after = copy.retailerStatus(id, now)!;
+      expect(after).toMatchObject({ consecutiveFailures: before.consecutiveFailures, trailingAverage: before.trailingAverage, lastSuccessAt: before.lastSuccessAt });
+    }
+    // The newest ids are the ones kept for duplicate detection.
+    expect(copy.isDuplicate(`a-${'0'.repeat(30)}-299`)).toBe(true);
+  });
+});

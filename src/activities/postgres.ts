@@ -113,6 +113,15 @@ export function runFromRow(r: RunRow): RunSummary {
   };
 }
 
+/** Rows per INSERT statement: 1000 × at most 18 columns stays far below Postgres's 65,535 parameters. */
+export const INSERT_CHUNK = 1000;
+
+function chunks<T>(rows: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
+}
+
 /** Upper bound on runs loaded for one reprocess, so a huge range can't blow up the workflow's payload. */
 export const REPROCESS_MAX_RUNS = 2000;
 
@@ -121,17 +130,18 @@ export function createPostgresActivities(db: Kysely<Database>): PostgresActiviti
     async persistBatch(batch: PersistBatch) {
       const now = Date.now();
       await db.transaction().execute(async (tx) => {
-        if (batch.runs.length) {
+        // Postgres allows 65,535 bind parameters per statement (16 per run row): insert in chunks.
+        for (const chunk of chunks(batch.runs.map(runRow), INSERT_CHUNK)) {
           await tx
             .insertInto('ingestion_runs')
-            .values(batch.runs.map(runRow))
+            .values(chunk)
             .onConflict((oc) => oc.column('run_id').doNothing())
             .execute();
         }
-        if (batch.statuses.length) {
+        for (const chunk of chunks(batch.statuses.map((s) => statusRow(s, now)), INSERT_CHUNK)) {
           await tx
             .insertInto('retailer_status')
-            .values(batch.statuses.map((s) => statusRow(s, now)))
+            .values(chunk)
             .onConflict((oc) =>
               oc.column('retailer').doUpdateSet((eb) => ({
                 health: eb.ref('excluded.health'),
@@ -162,10 +172,10 @@ export function createPostgresActivities(db: Kysely<Database>): PostgresActiviti
             .onConflict((oc) => oc.column('action_id').doNothing())
             .execute();
         }
-        if (batch.alerts.length) {
+        for (const chunk of chunks(batch.alerts.map(alertRow), INSERT_CHUNK)) {
           await tx
             .insertInto('alert_events')
-            .values(batch.alerts.map(alertRow))
+            .values(chunk)
             .onConflict((oc) =>
               oc.column('event_id').doUpdateSet((eb) => ({ delivery: eb.ref('excluded.delivery'), delivered: eb.ref('excluded.delivered') })),
             )

@@ -21,9 +21,16 @@ import type {
   Silence,
 } from './types';
 
+/**
+ * What the state remembers per retailer. It travels through continue-as-new (2 MiB payload limit), so it is
+ * kept small: ~10 KiB per retailer (docs/benchmarks.md).
+ */
 export const KEEP = {
-  recentRuns: 20,
-  recentRunIds: 500,
+  recentRuns: 10,
+  /** Duplicate detection window: 200 runs is over a week of hourly runs; Postgres dedupes rows beyond it. */
+  recentRunIds: 200,
+  /** Error text kept in recent runs (the full, already truncated text is in Postgres). */
+  recentRunErrorChars: 300,
   recentRejections: 50,
   recentAlerts: 50,
 } as const;
@@ -53,6 +60,11 @@ function pushBounded<T>(list: T[], item: T, max: number): void {
   if (list.length > max) list.splice(0, list.length - max);
 }
 
+/** The copy of a run kept in recent runs: the error cut short (the full text goes to Postgres). */
+function forRecent(run: RunSummary): RunSummary {
+  return run.error && run.error.length > KEEP.recentRunErrorChars ? { ...run, error: `${run.error.slice(0, KEEP.recentRunErrorChars - 1)}…` } : run;
+}
+
 const round1 = (n: number) => Math.round(n * 10) / 10;
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
@@ -72,9 +84,29 @@ export class MonitorState {
     for (const r of Object.values(this.s.retailers)) for (const id of r.recentRunIds) this.seenRunIds.add(id);
   }
 
-  /** Plain-JSON copy of the whole state (for continue-as-new). */
-  snapshot(): MonitorSnapshot {
-    return JSON.parse(JSON.stringify(this.s)) as MonitorSnapshot;
+  /**
+   * Plain-JSON copy of the whole state (for continue-as-new). With `maxBytes`, the per-retailer memories
+   * (recent runs, duplicate-detection ids) are halved until it fits, so hand-over never exceeds Temporal's
+   * payload limit; the rules' own state (streaks, baselines, incidents) is never trimmed.
+   */
+  snapshot(maxBytes?: number): MonitorSnapshot {
+    let json = JSON.stringify(this.s);
+    let copy = JSON.parse(json) as MonitorSnapshot;
+    while (maxBytes !== undefined && json.length > maxBytes) {
+      let trimmed = false;
+      for (const r of Object.values(copy.retailers)) {
+        if (r.recentRunIds.length > 10) r.recentRunIds = r.recentRunIds.slice(-Math.ceil(r.recentRunIds.length / 2));
+        if (r.recentRuns.length > 1) r.recentRuns = r.recentRuns.slice(-Math.ceil(r.recentRuns.length / 2));
+        trimmed = true;
+      }
+      copy.recentAlerts = copy.recentAlerts.slice(-10);
+      copy.recentRejections = copy.recentRejections.slice(-10);
+      const next = JSON.stringify(copy);
+      if (!trimmed || next.length === json.length) break; // nothing left to trim
+      json = next;
+      copy = JSON.parse(json) as MonitorSnapshot;
+    }
+    return copy;
   }
 
   get counters() {
@@ -172,7 +204,7 @@ export class MonitorState {
       run.outOfOrder = true;
       r.totals.outOfOrder++;
       this.s.counters.outOfOrder++;
-      pushBounded(r.recentRuns, run, KEEP.recentRuns);
+      pushBounded(r.recentRuns, forRecent(run), KEEP.recentRuns);
       return { outcome: 'out_of_order', run, alerts: [] };
     }
 
@@ -207,7 +239,7 @@ export class MonitorState {
       }
       alerts.push(...this.evaluateSku(r, run, t, now));
     }
-    pushBounded(r.recentRuns, run, KEEP.recentRuns);
+    pushBounded(r.recentRuns, forRecent(run), KEEP.recentRuns);
     return { outcome: 'accepted', run, alerts };
   }
 

@@ -81,6 +81,16 @@ const temporalActivities = proxyActivities<TemporalActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
 });
 
+const LIMITS = {
+  /** Run rows per persistBatch (~400 bytes each). */
+  runsPerBatch: 500,
+  alertsPerBatch: 100,
+  /** At most this many queued runs are carried through continue-as-new; more are written first. */
+  carryRuns: 500,
+  /** The state snapshot carried through continue-as-new is trimmed to this (Temporal's limit is 2 MiB). */
+  carryStateBytes: 1_200_000,
+};
+
 const CHANNELS: Array<[Channel, keyof AlertActivities]> = [
   ['slack', 'sendSlackAlert'],
   ['webhook', 'sendWebhookAlert'],
@@ -330,11 +340,13 @@ export async function ingestionMonitorWorkflow(input: MonitorInput = {}): Promis
 
   const persistLoop = async () => {
     for (;;) {
-      await condition(() => outbox.persistPending && !outbox.draining);
+      // While draining for continue-as-new, keep writing only until the backlog is small enough to carry.
+      await condition(() => outbox.persistPending && (!outbox.draining || outbox.runs.length > LIMITS.carryRuns));
       outbox.persisting = true;
       const now = Date.now();
-      const runs = outbox.runs.splice(0);
-      const alerts = outbox.alertRecords.splice(0);
+      // Bounded batches keep each activity's input well under Temporal's payload limit after a burst.
+      const runs = outbox.runs.splice(0, LIMITS.runsPerBatch);
+      const alerts = outbox.alertRecords.splice(0, LIMITS.alertsPerBatch);
       const actions = outbox.actions.splice(0);
       const statuses = [...outbox.dirtyRetailers].sort().flatMap((id) => state.retailerStatus(id, now) ?? []);
       outbox.dirtyRetailers.clear();
@@ -370,11 +382,11 @@ export async function ingestionMonitorWorkflow(input: MonitorInput = {}): Promis
   // hand the state and whatever is still queued to the next run. Under a steady stream of reports the
   // queues are never empty, so waiting for them to empty could postpone continue-as-new forever.
   outbox.draining = true;
-  await condition(() => allHandlersFinished() && !outbox.inFlight);
+  await condition(() => allHandlersFinished() && !outbox.inFlight && outbox.runs.length <= LIMITS.carryRuns);
   log.info('continuing as new', { reportsThisRun, retailers: state.retailerIds().length, queuedRuns: outbox.runs.length });
   await continueAsNew<typeof ingestionMonitorWorkflow>({
     maxReportsPerRun: input.maxReportsPerRun,
-    state: state.snapshot(),
+    state: state.snapshot(LIMITS.carryStateBytes),
     pending: outbox.carry(),
   });
 }
