@@ -16,6 +16,7 @@ import { createDb, migrateToLatest } from './db/database';
 import { startDemo } from './demo/stack';
 import { DEMO_RETAILERS } from './demo/retailers';
 import { DEMO_WORKFLOW_TYPE } from './demo/stack';
+import { ensureReconcilerSchedule } from './reconciler/schedule';
 import { setThresholdsSignal } from './shared/messages';
 import { startEmbeddedPostgres } from './stack/embedded-postgres';
 import { startLocalTemporal } from './stack/temporal-server';
@@ -75,6 +76,10 @@ async function startLocal(): Promise<void> {
         await workerDone;
       },
     ]);
+
+    // Runs that time out or are terminated (e.g. a stopped demo worker) never report: the reconciler,
+    // on its own Temporal Schedule, finds them and reports them as failures.
+    await ensureReconcilerSchedule(client, { workflowTypes: [DEMO_WORKFLOW_TYPE], taskQueue: config.taskQueue, every: '1m' });
 
     // Demo thresholds: runs every minute, so "stale" after 3 minutes rather than 4 hours.
     const everySeconds = num(env.DEMO_EVERY_SECONDS, 60);

@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { RECONCILER } from '../src/reconciler/types';
 import { temporalCliPath } from './helpers/temporal';
 import { until } from './helpers/wait';
 
@@ -123,6 +125,17 @@ it('comes up, reports demo runs, alerts on a broken retailer, and goes down clea
       return list.some((i: any) => i.retailer === 'spar' && i.rule === 'consecutive_failures') && list;
     }, 90_000);
     expect(incidents.find((i: any) => i.retailer === 'spar').figures.lastError).toMatch(/HTTP 503/);
+
+    // The demo's Schedules and the reconciler's Schedule exist on the dev server npm start runs.
+    const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
+    try {
+      const client = new Client({ connection });
+      const reconciler = await client.schedule.getHandle(RECONCILER.scheduleId).describe();
+      expect(reconciler.action).toMatchObject({ type: 'startWorkflow', workflowType: RECONCILER.workflowType });
+      expect((await client.schedule.getHandle('ingest-spar').describe()).action).toMatchObject({ workflowType: 'ingestRetailer' });
+    } finally {
+      await connection.close();
+    }
   } finally {
     await stop(s);
   }
