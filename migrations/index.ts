@@ -6,9 +6,11 @@ import type { Migration } from 'kysely';
 import * as initial from './2026-11-27-001-initial';
 import * as grafanaReader from './2026-11-27-002-grafana-reader';
 import * as operatorActions from './2026-11-27-003-operator-actions';
+import * as perRetailer from './2026-11-27-004-per-retailer';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-27-001-initial': initial,
   '2026-11-27-002-grafana-reader': grafanaReader,
   '2026-11-27-003-operator-actions': operatorActions,
+  '2026-11-27-004-per-retailer': perRetailer,
 };

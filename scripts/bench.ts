@@ -1,28 +1,44 @@
 /**
  * `npm run bench` — performance figures for the monitor (printed, never asserted).
  *
- * 1. Rule engine micro-benchmark (pure MonitorState, no Temporal): applyReport throughput, the cost of the
- *    per-report signal-handler path (zod parse + applyReport + nextDeadline), evaluateTimers / nextDeadline
- *    at 50 and 500 retailers, the size of snapshot() — what continue-as-new carries — against Temporal's
- *    2 MiB payload limit, and heap per retailer.
+ * 1. Rule engine micro-benchmark (pure RetailerMonitor, no Temporal; one per retailer as in the workflows):
+ *    applyReport throughput, the cost of the per-report handler path (zod parse + applyReport +
+ *    nextDeadline), evaluateTimers / nextDeadline, heap per retailer at 50 and 500 retailers, and the size of
+ *    one retailer's snapshot() — what its continue-as-new carries — against Temporal's 2 MiB payload limit.
  * 2. End to end: a real dev server (`temporal server start-dev`, in memory, 127.0.0.1) + a fresh database on
- *    the local Postgres (TEST_DATABASE_URL) + the real monitor worker (createTestMonitorWorker, no alert
- *    channels) in a child process of this script, so its RSS / heap are the worker's own. N reports for 20
- *    retailers go in as signals with C in flight; then it waits for the `status` query and for the rows in
- *    `ingestion_runs`, and reads the histories of the whole continue-as-new chain.
+ *    the local Postgres (TEST_DATABASE_URL) + two workers, each in its own child process so its RSS is its own:
+ *    the real monitor worker (createTestMonitorWorker, Slack pointed at a loopback stand-in in this process)
+ *    and a NO-OP worker (scripts/bench-noop-workflow.ts on its own task queue: same type name, same
+ *    Update-with-Start client call, answers a verdict-like object, no rules, no activities). The fleet
+ *    workflow is started as the worker does on boot (ensureFleet, default group window).
+ *    - Load: N reports for 20 retailers with `reportIngestionRun`, C in flight, in rounds alternated
+ *      real, no-op, real, no-op …; each call returns once the report is applied. Throughput and latency
+ *      per kind and the ratio real / no-op. After each real round it waits for the round's rows (so the
+ *      no-op round does not share the CPU with the persistence) and notes how long after the last verdict.
+ *      A bench-only column in the throwaway database (`bench_inserted_at default clock_timestamp()`) gives
+ *      each row's applied (received_at) → inserted lag.
+ *    - Alerts: after a quiet group window, S retailers (spaced beyond the window, so each is the first of
+ *      its group) fail twice then succeed: verdict → fire POST and verdict → resolve POST at the stand-in.
+ *      Then K retailers fail twice at once: the first goes out at once, the rest in one grouped follow-up
+ *      at the window's end (its latency is the window, by design).
+ *    - Histories of every continue-as-new chain: events per report (real and no-op), the fleet's events per
+ *      alert event; worker RSS idle / after; load average at start and end; versions.
  *
- *   BENCH_REPORTS       reports sent end to end (default 5000, at most 100000)
- *   BENCH_CONCURRENCY   signals in flight (default 16, at most 256)
- *   BENCH_MAX_SECONDS   stop sending after this long (default 240)
- *   BENCH_SETTLE_SECONDS  how long to wait for the status query, and then for the rows (default 120 each)
+ *   BENCH_REPORTS         reports per kind (real, and the same again for the no-op), default 2000, at most 100000
+ *   BENCH_ROUNDS          rounds per kind, alternated (default 2)
+ *   BENCH_CONCURRENCY     reports in flight (default 16, at most 256)
+ *   BENCH_MAX_SECONDS     stop a round's sending after this long (default 120)
+ *   BENCH_SETTLE_SECONDS  how long to wait for a round's rows (default 60)
+ *   BENCH_ALERT_SPACED    first-of-a-group alert probes, each ~32 s apart (default 3, at most 9)
+ *   BENCH_ALERT_RETAILERS retailers in the alert burst (default 10)
  *   --micro-only / --e2e-only
  *
  * A monitor that falls behind or gets stuck is a figure too: the waits are bounded and report "NOT within …"
- * with the pending activity's last failure, and the workflow-task failure causes come from the histories.
+ * (or that activities were still pending), and the workflow-task failure causes come from the histories.
  *
  * Everything targets loopback only: the dev server binds 127.0.0.1, and a non-loopback Postgres URL is refused.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -33,17 +49,19 @@ import { sql } from 'kysely';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { reportIngestionRun } from '../src/client';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { reportIngestionRun, retailerHandle, type MonitorTarget } from '../src/client';
 import { createDb } from '../src/db/database';
-import { KEEP, MonitorState } from '../src/rules/monitor-state';
+import { KEEP, RetailerMonitor } from '../src/rules/retailer-monitor';
 import { HOUR_MS } from '../src/rules/thresholds';
-import type { MonitorSnapshot, MonitorStatus } from '../src/rules/types';
-import { DEFAULTS, ingestionCompletedSignal, statusQuery } from '../src/shared/messages';
+import type { RetailerSnapshot } from '../src/rules/types';
+import { fleetConfigQuery } from '../src/shared/messages';
 import { parseRunReport, type RunReport, type RunReportInput } from '../src/shared/report';
+import { ensureFleet } from '../src/worker';
+import { startCaptureServer, type Captured } from '../test/helpers/capture-server';
 import { createTestMonitorWorker, testConfig } from '../test/helpers/monitor';
 import { ADMIN_URL, createTestDatabase, type TestDatabase } from '../test/helpers/postgres';
-import { createDevServerEnv } from '../test/helpers/temporal';
+import { createDevServerEnv, temporalCliPath } from '../test/helpers/temporal';
 
 // ---- small utilities ------------------------------------------------------------------------------------
 
@@ -184,16 +202,34 @@ function parsed(input: RunReportInput): RunReport {
   return r.report;
 }
 
-/** A state after `perRetailer` hourly runs of each retailer (recentRunIds full at >= 500). */
-function steadyState(retailers: number, perRetailer: number, seed: number): { state: MonitorState; lastNow: number } {
+/** One RetailerMonitor per retailer, as the workflows hold them; created on a retailer's first report. */
+class Fleet {
+  readonly monitors = new Map<string, RetailerMonitor>();
+  monitor(retailer: string, now: number): RetailerMonitor {
+    let m = this.monitors.get(retailer);
+    if (!m) this.monitors.set(retailer, (m = RetailerMonitor.fresh(retailer, now)));
+    return m;
+  }
+  apply(report: RunReport, now: number) {
+    return this.monitor(report.retailer, now).applyReport(report, now);
+  }
+  get accepted(): number {
+    let n = 0;
+    for (const m of this.monitors.values()) n += m.counters.accepted;
+    return n;
+  }
+}
+
+/** Monitors after `perRetailer` hourly runs of each retailer (recentRunIds full at >= KEEP.recentRunIds). */
+function steadyState(retailers: number, perRetailer: number, seed: number): { fleet: Fleet; lastNow: number } {
   const rng = mulberry32(seed);
-  const state = new MonitorState();
+  const fleet = new Fleet();
   let lastNow = 0;
   for (const { report, now } of hourlyReports(profiles(retailers, rng), perRetailer, rng)) {
-    state.applyReport(parsed(report), now);
+    fleet.apply(parsed(report), now);
     lastNow = now;
   }
-  return { state, lastNow };
+  return { fleet, lastNow };
 }
 
 // ---- 1. micro-benchmark -----------------------------------------------------------------------------------
@@ -210,21 +246,21 @@ function microBenchmark(): Row[] {
   const inputs = [...hourlyReports(ps, PER, rng)];
   const reports: Array<Timed<RunReport>> = inputs.map(({ report, now }) => ({ report: parsed(report), now }));
 
-  // Warm the JIT on a throwaway state, then measure three fresh runs and keep the median.
+  // Warm the JIT on throwaway monitors, then measure three fresh runs and keep the median.
   {
-    const warm = new MonitorState();
-    for (const { report, now } of reports.slice(0, 20_000)) warm.applyReport(report, now);
+    const warm = new Fleet();
+    for (const { report, now } of reports.slice(0, 20_000)) warm.apply(report, now);
   }
   const applyRates: number[] = [];
   let outcomes = { accepted: 0, alerts: 0 };
   for (let rep = 0; rep < 3; rep++) {
-    const state = new MonitorState();
+    const fleet = new Fleet();
     let alerts = 0;
     const start = performance.now();
-    for (const { report, now } of reports) alerts += state.applyReport(report, now).alerts.length;
+    for (const { report, now } of reports) alerts += fleet.apply(report, now).alerts.length;
     const ms = performance.now() - start;
     applyRates.push(reports.length / (ms / 1000));
-    outcomes = { accepted: state.counters.accepted, alerts };
+    outcomes = { accepted: fleet.accepted, alerts };
   }
   applyRates.sort((a, b) => a - b);
   const applyRate = applyRates[1]!;
@@ -234,49 +270,53 @@ function microBenchmark(): Row[] {
     `${fmtUs(1000 / applyRate)}/report; median of 3; ${fmtInt(outcomes.alerts)} alert events (${fmt((outcomes.alerts / reports.length) * 100, 2)}% of reports)`,
   ]);
 
-  // What the signal handler does per report: zod parse + applyReport + nextDeadline (deadlineMayHaveMoved).
+  // What the report handler does per report: zod parse + applyReport + nextDeadline of that retailer.
   const handlerRate = (() => {
-    const state = new MonitorState();
+    const fleet = new Fleet();
     const start = performance.now();
     for (const { report, now } of inputs) {
       const p = parseRunReport(report);
-      if (p.ok) state.applyReport(p.report, now);
-      state.nextDeadline();
+      if (p.ok) {
+        const m = fleet.monitor(p.report.retailer, now);
+        m.applyReport(p.report, now);
+        m.nextDeadline();
+      }
     }
     return inputs.length / ((performance.now() - start) / 1000);
   })();
   rows.push([
-    `signal-handler path: parse + applyReport + nextDeadline (${RETAILERS} retailers)`,
+    `report-handler path: parse + applyReport + nextDeadline (${RETAILERS} retailers)`,
     `${fmtInt(handlerRate)} reports/s`,
-    `${fmtUs(1000 / handlerRate)}/report (zod validation included)`,
+    `${fmtUs(1000 / handlerRate)}/report (zod validation included); each retailer's monitor does only its own`,
   ]);
   inputs.length = 0;
   reports.length = 0;
 
   // Steady state: every retailer has more than KEEP.recentRunIds runs, so the duplicate memory is full.
   const PER_STEADY = KEEP.recentRunIds + 100;
-  const snapshots: Record<number, MonitorSnapshot> = {};
+  let oneSnapshot: RetailerSnapshot | undefined;
   for (const n of [50, 500]) {
     log(`micro: steady state for ${n} retailers (${PER_STEADY} hourly runs each)`);
     const h0 = settledHeap();
-    let { state, lastNow } = steadyState(n, PER_STEADY, 7 + n);
+    let { fleet, lastNow } = steadyState(n, PER_STEADY, 7 + n);
     const h1 = settledHeap();
-    rows.push([`heap per retailer (${n} retailers, steady state)`, fmtBytes((h1 - h0) / n), `MonitorState total ${fmtBytes(h1 - h0)}, incl. the runId index`]);
+    rows.push([`heap per retailer (${n} retailers, steady state)`, fmtBytes((h1 - h0) / n), `RetailerMonitor total ${fmtBytes(h1 - h0)}, incl. the runId index`]);
 
+    const monitors = [...fleet.monitors.values()];
+    const one = monitors[0]!;
     const quiet = lastNow + 60_000; // nothing is due
-    const nd = timeCalls(() => state.nextDeadline(), 200_000, 1_000);
-    rows.push([`nextDeadline() with ${n} retailers`, fmtUs(nd.perCallMs), `per call (${fmtInt(nd.calls)} calls); runs once per report in the signal handler`]);
-    const ev = timeCalls(() => state.evaluateTimers(quiet), 200_000, 1_000);
-    rows.push([`evaluateTimers() with ${n} retailers, nothing due`, fmtUs(ev.perCallMs), `per call (${fmtInt(ev.calls)} calls)`]);
+    const nd = timeCalls(() => one.nextDeadline(), 200_000, 1_000);
+    rows.push([`nextDeadline() of one retailer monitor (${n} retailers)`, fmtUs(nd.perCallMs), `per call (${fmtInt(nd.calls)} calls); runs once per report`]);
+    const ev = timeCalls(() => one.evaluateTimers(quiet), 200_000, 1_000);
+    rows.push([`evaluateTimers() of one retailer monitor, nothing due`, fmtUs(ev.perCallMs), `per call (${fmtInt(ev.calls)} calls)`]);
 
-    const snap = state.snapshot();
-    snapshots[n] = snap;
-    const allDue = new MonitorState(snap);
+    const copies = monitors.map((m) => new RetailerMonitor(m.snapshot()));
     const t0 = performance.now();
-    const fired = allDue.evaluateTimers(lastNow + 5 * HOUR_MS).length;
-    rows.push([`evaluateTimers() with ${n} retailers, all stale`, fmtMs(performance.now() - t0), `one call, ${fired} stale incidents opened`]);
+    let fired = 0;
+    for (const m of copies) fired += m.evaluateTimers(lastNow + 5 * HOUR_MS).length;
+    rows.push([`evaluateTimers() of all ${n} monitors, all stale`, fmtMs(performance.now() - t0), `one call each, ${fired} stale incidents opened (in ${n} workflows in production)`]);
 
-    // Per-report cost at this retailer count (nextDeadline is O(retailers)): a few thousand more hourly runs.
+    // Per-report cost at this retailer count: a few thousand more hourly runs.
     const prng = mulberry32(99 + n);
     const more = [...hourlyReports(profiles(n, prng), Math.ceil(15_000 / n), prng, lastNow + HOUR_MS)];
     const chunk = Math.ceil(more.length / 3);
@@ -286,41 +326,35 @@ function microBenchmark(): Row[] {
       const hStart = performance.now();
       for (const { report, now } of part) {
         const p = parseRunReport(report);
-        if (p.ok) state.applyReport(p.report, now);
-        state.nextDeadline();
+        if (p.ok) {
+          const m = fleet.monitor(p.report.retailer, now);
+          m.applyReport(p.report, now);
+          m.nextDeadline();
+        }
       }
       chunkRates.push(part.length / ((performance.now() - hStart) / 1000));
     }
     const hRate = chunkRates.sort((a, b) => a - b)[1]!;
-    rows.push([`signal-handler path at ${n} retailers, steady state`, `${fmtInt(hRate)} reports/s`, `${fmtUs(1000 / hRate)}/report; median of 3 × ${fmtInt(chunk)}`]);
+    rows.push([`report-handler path at ${n} retailers, steady state`, `${fmtInt(hRate)} reports/s`, `${fmtUs(1000 / hRate)}/report; median of 3 × ${fmtInt(chunk)}`]);
 
-    const snapMs = timeCalls(() => state.snapshot(), 50, 3_000).perCallMs;
-    const restoreMs = timeCalls(() => new MonitorState(snap), 50, 3_000).perCallMs;
-    rows.push([`snapshot() / restore with ${n} retailers`, `${fmtMs(snapMs)} / ${fmtMs(restoreMs)}`, 'JSON deep copy out; deep copy + runId index in (each continue-as-new)']);
-    state = undefined as unknown as MonitorState;
+    const snap = one.snapshot();
+    oneSnapshot = snap;
+    const snapMs = timeCalls(() => one.snapshot(), 2_000, 1_000).perCallMs;
+    const restoreMs = timeCalls(() => new RetailerMonitor(snap), 2_000, 1_000).perCallMs;
+    rows.push([`snapshot() / restore of one retailer monitor`, `${fmtMs(snapMs)} / ${fmtMs(restoreMs)}`, 'JSON deep copy out; deep copy + runId index in (each continue-as-new of that monitor)']);
+    fleet = undefined as unknown as Fleet;
   }
 
-  for (const n of [50, 500]) {
-    const snap = snapshots[n]!;
-    const total = Buffer.byteLength(JSON.stringify(snap));
-    const ids = Object.values(snap.retailers).reduce((a, r) => a + Buffer.byteLength(JSON.stringify(r.recentRunIds)), 0);
-    const runs = Object.values(snap.retailers).reduce((a, r) => a + Buffer.byteLength(JSON.stringify(r.recentRuns)), 0);
-    const fixed = Buffer.byteLength(JSON.stringify({ ...snap, retailers: {} }));
-    const perRetailer = (total - fixed) / n;
-    const verdict = total > BLOB_LIMIT ? 'OVER the 2 MiB limit' : total > BLOB_WARN ? 'over the 512 KiB warning' : 'under the 512 KiB warning';
-    rows.push([
-      `snapshot() JSON, ${n} retailers, steady state`,
-      fmtBytes(total),
-      `${fmt((total / BLOB_LIMIT) * 100, 0)}% of 2 MiB (${verdict}); recentRunIds ${fmt((ids / total) * 100, 0)}%, recentRuns ${fmt((runs / total) * 100, 0)}%, recentAlerts+rest ${fmtBytes(total - ids - runs)}; ${fmtBytes(perRetailer)}/retailer`,
-    ]);
-    if (n === 50) {
-      rows.push([
-        'retailers at steady state that fit in one continue-as-new payload',
-        `${fmtInt(Math.floor((BLOB_LIMIT - fixed) / perRetailer))} (2 MiB) / ${fmtInt(Math.floor((BLOB_WARN - fixed) / perRetailer))} (512 KiB warning)`,
-        `from ${fmtBytes(perRetailer)} per retailer; the carried pending work comes on top`,
-      ]);
-    }
-  }
+  const snap = oneSnapshot!;
+  const total = Buffer.byteLength(JSON.stringify(snap));
+  const ids = Buffer.byteLength(JSON.stringify(snap.retailer.recentRunIds));
+  const runs = Buffer.byteLength(JSON.stringify(snap.retailer.recentRuns));
+  const verdict = total > BLOB_LIMIT ? 'OVER the 2 MiB limit' : total > BLOB_WARN ? 'over the 512 KiB warning' : 'under the 512 KiB warning';
+  rows.push([
+    'snapshot() JSON of one retailer monitor, steady state',
+    fmtBytes(total),
+    `${fmt((total / BLOB_LIMIT) * 100, 1)}% of 2 MiB (${verdict}); recentRunIds ${fmt((ids / total) * 100, 0)}%, recentRuns ${fmt((runs / total) * 100, 0)}%; the fleet size no longer enters it`,
+  ]);
   return rows;
 }
 
@@ -340,7 +374,11 @@ function isLoopback(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\./.test(h);
 }
 
-/** The monitor worker, run in a child process (`--monitor-worker`) so its memory is measured on its own. */
+/**
+ * A worker in a child process (`--monitor-worker`) so its memory is measured on its own.
+ * BENCH_WORKER_MODE=monitor: the real monitor worker (real activities, Postgres, Slack at BENCH_SLACK_URL).
+ * BENCH_WORKER_MODE=noop: only scripts/bench-noop-workflow.ts, no activities.
+ */
 async function childMain(): Promise<void> {
   // Worker warnings matter here (payload limits, failed tasks); some core errors dump whole histories, so cut them short.
   const logger = new DefaultLogger('WARN', ({ level, message, meta }) => {
@@ -351,11 +389,23 @@ async function childMain(): Promise<void> {
   const address = process.env.BENCH_TEMPORAL_ADDRESS!;
   const url = process.env.BENCH_DATABASE_URL!;
   const taskQueue = process.env.BENCH_TASK_QUEUE!;
+  const mode = process.env.BENCH_WORKER_MODE === 'noop' ? 'noop' : 'monitor';
   const send = (m: FromChild) => process.send!(m);
   const env = await TestWorkflowEnvironment.createFromExistingServer({ address, namespace: 'default' });
-  const db = createDb(url);
-  const tdb: TestDatabase = { url, name: 'bench', db, drop: async () => undefined };
-  const worker = await createTestMonitorWorker(env, testConfig({ taskQueue, databaseUrl: url }), tdb);
+  const db = mode === 'monitor' ? createDb(url) : undefined;
+  const worker =
+    mode === 'monitor'
+      ? await createTestMonitorWorker(
+          env,
+          testConfig({ taskQueue, databaseUrl: url, ...(process.env.BENCH_SLACK_URL ? { slackWebhookUrl: process.env.BENCH_SLACK_URL } : {}) }),
+          { url, name: 'bench', db: db!, drop: async () => undefined } satisfies TestDatabase,
+        )
+      : await Worker.create({
+          connection: env.nativeConnection,
+          namespace: 'default',
+          taskQueue,
+          workflowsPath: require.resolve('./bench-noop-workflow'),
+        });
   const running = worker.run();
   process.on('message', (m: ToChild) => {
     if (m.type === 'stop') worker.shutdown();
@@ -370,7 +420,7 @@ async function childMain(): Promise<void> {
   try {
     await running;
   } finally {
-    await db.destroy();
+    await db?.destroy();
     await env.teardown();
     process.disconnect(); // the IPC channel would keep this process alive
   }
@@ -395,7 +445,7 @@ class WorkerChild {
     });
     const child = new WorkerChild(proc);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`monitor worker not ready after ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`worker not ready after ${timeoutMs} ms`)), timeoutMs);
       proc.on('message', (m: FromChild) => {
         if (m.type === 'ready') {
           clearTimeout(timer);
@@ -407,7 +457,7 @@ class WorkerChild {
       });
       proc.on('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`monitor worker exited (${code}) before it was ready`));
+        reject(new Error(`worker exited (${code}) before it was ready`));
       });
     });
     return child;
@@ -446,221 +496,458 @@ async function poll<T>(fn: () => Promise<T | undefined | false>, timeoutMs: numb
   }
 }
 
+const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
 let interrupted = false;
 
-async function endToEnd(): Promise<Row[]> {
-  const N = envInt('BENCH_REPORTS', 5_000, 20, 100_000);
+const sortedCopy = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const pcts = (xs: number[], ps = [50, 95, 99]) => {
+  const s = sortedCopy(xs);
+  return [...ps.map((p) => fmtMs(percentile(s, p))), fmtMs(s.at(-1) ?? NaN)].join(' / ');
+};
+
+/** What the histories of one workflow id's continue-as-new chain hold. */
+interface ChainStats {
+  runs: number;
+  events: number;
+  updates: number;
+  signals: number;
+  tasks: number;
+  taskProblems: number;
+  taskCauses: Map<string, number>;
+  taskMs: number[];
+  maxHistory: number;
+  maxInput: number;
+  persistRuns: number[];
+  activities: Map<string, number>;
+}
+
+function emptyStats(): ChainStats {
+  return { runs: 0, events: 0, updates: 0, signals: 0, tasks: 0, taskProblems: 0, taskCauses: new Map(), taskMs: [], maxHistory: 0, maxInput: 0, persistRuns: [], activities: new Map() };
+}
+
+/** Walk a workflow id's chain from the current run back to the first (each run's start names the run it continues). */
+async function chainStats(client: import('@temporalio/client').Client, workflowId: string, into: ChainStats = emptyStats()): Promise<ChainStats> {
+  let runId: string | undefined = (await client.workflow.getHandle(workflowId).describe()).runId;
+  for (let k = 0; runId && k < 1_000; k++) {
+    const history: temporal.api.history.v1.IHistory = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const events = history.events ?? [];
+    into.runs++;
+    into.events += events.length;
+    into.maxHistory = Math.max(into.maxHistory, temporal.api.history.v1.History.encode(history).finish().length);
+    const start = events[0]?.workflowExecutionStartedEventAttributes;
+    into.maxInput = Math.max(into.maxInput, start?.input?.payloads?.[0]?.data?.length ?? 0);
+    let startedAt: number | undefined;
+    for (const e of events) {
+      const at = e.eventTime ? Number(e.eventTime.seconds ?? 0) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6) : 0;
+      if (e.workflowExecutionUpdateAcceptedEventAttributes) into.updates++;
+      if (e.workflowExecutionSignaledEventAttributes) into.signals++;
+      if (e.workflowTaskStartedEventAttributes) startedAt = at;
+      if (e.workflowTaskCompletedEventAttributes) {
+        into.tasks++;
+        if (startedAt !== undefined) into.taskMs.push(at - startedAt);
+      }
+      if (e.workflowTaskFailedEventAttributes || e.workflowTaskTimedOutEventAttributes) {
+        into.taskProblems++;
+        const cause = e.workflowTaskFailedEventAttributes
+          ? (temporal.api.enums.v1.WorkflowTaskFailedCause[e.workflowTaskFailedEventAttributes.cause ?? 0] ?? 'unknown').replace('WORKFLOW_TASK_FAILED_CAUSE_', '')
+          : 'TIMED_OUT';
+        into.taskCauses.set(cause, (into.taskCauses.get(cause) ?? 0) + 1);
+      }
+      const a = e.activityTaskScheduledEventAttributes;
+      if (a?.activityType?.name) into.activities.set(a.activityType.name, (into.activities.get(a.activityType.name) ?? 0) + 1);
+      if (a?.activityType?.name === 'persistBatch') {
+        const [batch] = (a.input?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload<{ runs: unknown[] }>(p));
+        into.persistRuns.push(batch?.runs.length ?? 0);
+      }
+    }
+    runId = start?.continuedExecutionRunId || undefined;
+  }
+  return into;
+}
+
+/** One round of reports through `reportIngestionRun`, C in flight, bounded in time. */
+interface RoundResult {
+  kind: 'real' | 'no-op';
+  round: number;
+  sent: number;
+  seconds: number;
+  latencies: number[];
+  firstLatencies: number[];
+  verdicts: Record<'accepted' | 'duplicate' | 'out_of_order', number>;
+  errors: number;
+  firstError?: string;
+  lastVerdictWall: number;
+}
+
+async function sendRound(
+  client: import('@temporalio/client').Client,
+  kind: RoundResult['kind'],
+  round: number,
+  reports: RunReportInput[],
+  target: MonitorTarget,
+  C: number,
+  maxSeconds: number,
+  started: Set<string>,
+): Promise<RoundResult> {
+  const res: RoundResult = { kind, round, sent: 0, seconds: 0, latencies: [], firstLatencies: [], verdicts: { accepted: 0, duplicate: 0, out_of_order: 0 }, errors: 0, lastVerdictWall: 0 };
+  let next = 0;
+  const t0 = performance.now();
+  const deadline = t0 + maxSeconds * 1000;
+  await Promise.all(
+    Array.from({ length: C }, async () => {
+      while (next < reports.length && performance.now() < deadline && !interrupted) {
+        const report = reports[next++]!;
+        const first = !started.has(report.retailer);
+        started.add(report.retailer);
+        const s = performance.now();
+        try {
+          const v = await reportIngestionRun(client, report, target);
+          res.verdicts[v.outcome]++;
+          (first ? res.firstLatencies : res.latencies).push(performance.now() - s);
+          res.lastVerdictWall = Date.now();
+        } catch (err) {
+          res.errors++;
+          res.firstError ??= String(err).slice(0, 300);
+        }
+      }
+    }),
+  );
+  res.seconds = (performance.now() - t0) / 1000;
+  res.sent = res.latencies.length + res.firstLatencies.length;
+  return res;
+}
+
+function failureReport(retailer: string, finishedAt: number, error = 'HTTP 503 Service Unavailable from retailer site'): RunReportInput {
+  const runId = randomUUID();
+  const finished = new Date(finishedAt).toISOString();
+  return {
+    runId,
+    retailer,
+    schedule: `ingest-${retailer}`,
+    startedAt: new Date(finishedAt - 5 * 60_000).toISOString(),
+    finishedAt: finished,
+    workflowId: `ingest-${retailer}-${finished.slice(0, 19)}Z`,
+    workflowRunId: runId,
+    status: 'failure',
+    error,
+  };
+}
+function successReport(retailer: string, finishedAt: number): RunReportInput {
+  const runId = randomUUID();
+  const finished = new Date(finishedAt).toISOString();
+  return {
+    runId,
+    retailer,
+    schedule: `ingest-${retailer}`,
+    startedAt: new Date(finishedAt - 5 * 60_000).toISOString(),
+    finishedAt: finished,
+    workflowId: `ingest-${retailer}-${finished.slice(0, 19)}Z`,
+    workflowRunId: runId,
+    status: 'success',
+    skuCount: 12_000,
+    promoCount: 400,
+    lastScrapeAt: finished,
+  };
+}
+
+async function endToEnd(): Promise<{ rows: Row[]; env: string[] }> {
+  const N = envInt('BENCH_REPORTS', 2_000, 40, 100_000);
+  const ROUNDS = envInt('BENCH_ROUNDS', 2, 1, 10);
   const C = envInt('BENCH_CONCURRENCY', 16, 1, 256);
-  const maxSeconds = envInt('BENCH_MAX_SECONDS', 240, 10, 1_800);
-  const settleSeconds = envInt('BENCH_SETTLE_SECONDS', 120, 5, 1_800);
+  const maxSeconds = envInt('BENCH_MAX_SECONDS', 120, 10, 1_800);
+  const settleSeconds = envInt('BENCH_SETTLE_SECONDS', 60, 5, 1_800);
+  const K = envInt('BENCH_ALERT_RETAILERS', 10, 2, 50);
+  const SPACED = envInt('BENCH_ALERT_SPACED', 3, 0, 9);
   const RETAILERS = 20;
-  const maxReportsPerRun: number = DEFAULTS.maxReportsPerRun;
   if (!isLoopback(new URL(ADMIN_URL).hostname)) throw new Error(`refusing a non-loopback Postgres (${new URL(ADMIN_URL).hostname}): the bench targets loopback only`);
 
-  log('e2e: starting the dev server (127.0.0.1) and a fresh database');
+  const envLines: string[] = [];
+  const load0 = os.loadavg();
+  log('e2e: starting the dev server (127.0.0.1), a fresh database and the loopback Slack stand-in');
   const cleanup: Array<() => Promise<unknown>> = [];
   const rows: Row[] = [];
   try {
-    const [env, tdb] = await Promise.all([createDevServerEnv(), createTestDatabase('im_bench')]);
-    cleanup.push(() => env.teardown(), () => tdb.drop());
+    const [env, tdb, slack] = await Promise.all([createDevServerEnv(), createTestDatabase('im_bench'), startCaptureServer()]);
+    cleanup.push(() => env.teardown(), () => tdb.drop(), () => slack.close());
     if (!isLoopback(env.address.replace(/:\d+$/, ''))) throw new Error(`dev server is not on loopback: ${env.address}`);
+    if (!isLoopback(new URL(slack.url).hostname)) throw new Error(`Slack stand-in is not on loopback: ${slack.url}`);
+    // Bench-only column in this throwaway database: when each run row was inserted (vs received_at, when the
+    // monitor applied the report, workflow time). Same machine clock for both.
+    await sql`alter table ingestion_runs add column bench_inserted_at timestamptz not null default clock_timestamp()`.execute(tdb.db);
+    const pgVersion = (await sql<{ v: string }>`select version() as v`.execute(tdb.db)).rows[0]!.v.split(' on ')[0]!;
+    let cliVersion = 'unknown';
+    try {
+      cliVersion = execFileSync(temporalCliPath(), ['--version'], { encoding: 'utf8', timeout: 10_000 }).trim();
+    } catch {
+      // keep unknown
+    }
+    envLines.push(
+      `Temporal CLI: ${cliVersion}; TypeScript SDK ${require('@temporalio/worker/package.json').version}; ${pgVersion}`,
+      `load average at start (1/5/15 min): ${load0.map((l) => l.toFixed(2)).join(' / ')}`,
+    );
+
     const taskQueue = 'monitor-bench';
-    const workflowId = `ingestion-monitor-bench-${Date.now()}`;
+    const noopQueue = 'noop-bench';
+    const fleetId = `ingestion-monitor-bench-${Date.now()}`;
 
-    log('e2e: starting the monitor worker (child process; bundles the workflow code)');
-    const child = await WorkerChild.start({ BENCH_TEMPORAL_ADDRESS: env.address, BENCH_DATABASE_URL: tdb.url, BENCH_TASK_QUEUE: taskQueue }, 120_000);
-    cleanup.unshift(() => child.stop());
+    log('e2e: starting the monitor worker and the no-op worker (two child processes; each bundles its workflow code)');
+    const [child, noopChild] = await Promise.all([
+      WorkerChild.start({ BENCH_TEMPORAL_ADDRESS: env.address, BENCH_DATABASE_URL: tdb.url, BENCH_TASK_QUEUE: taskQueue, BENCH_WORKER_MODE: 'monitor', BENCH_SLACK_URL: slack.url }, 180_000),
+      WorkerChild.start({ BENCH_TEMPORAL_ADDRESS: env.address, BENCH_DATABASE_URL: '', BENCH_TASK_QUEUE: noopQueue, BENCH_WORKER_MODE: 'noop' }, 180_000),
+    ]);
+    cleanup.unshift(() => child.stop(), () => noopChild.stop());
+    // The fleet as the worker starts it on boot (use-existing), default group window.
+    await ensureFleet(env.client, { workflowId: fleetId, taskQueue }, {});
+    const fleetConfig = await env.client.workflow.getHandle(fleetId).query(fleetConfigQuery);
+    const windowMs = fleetConfig.groupWindowMs;
     const memBefore = await child.mem(true);
+    const noopMemBefore = await noopChild.mem(true);
 
-    // N reports, retailer i % 20, finished in the recent past (the newest 0.1 s before sending started),
+    // N reports per kind, retailer i % 20, finished in the recent past (the newest 0.1 s before sending),
     // so no stale clock is anywhere near due; same 10% failure / SKU-drop mix as the micro-benchmark.
+    // The no-op gets the very same reports (its own workflow ids, so nothing is a duplicate).
     const rng = mulberry32(2026);
     const ps = profiles(RETAILERS, rng);
     const sendStartWall = Date.now();
     const reports = Array.from({ length: N }, (_, i) => makeReport(ps[i % RETAILERS]!, sendStartWall - 100 - (N - 1 - i) * 50, rng));
+    const retailers = ps.map((p) => p.slug);
+    const realTarget: MonitorTarget = { workflowId: fleetId, taskQueue };
+    const noopPrefix = 'bench-noop/';
+    const noopTarget: MonitorTarget = { taskQueue: noopQueue, retailerWorkflowIdPrefix: noopPrefix };
 
-    const target = { workflowId, taskQueue, startInput: { maxReportsPerRun } };
-    log(`e2e: sending ${fmtInt(N)} reports for ${RETAILERS} retailers, ${C} in flight (maxReportsPerRun ${maxReportsPerRun})`);
-    const t0 = performance.now();
-    const handle = await reportIngestionRun(env.client, reports[0]!, target); // signal-with-start
-    const firstMs = performance.now() - t0;
-    const firstRunId = (await handle.describe()).runId;
+    const countRows = async () => Number((await sql<{ n: string }>`select count(*)::text as n from ingestion_runs`.execute(tdb.db)).rows[0]!.n);
+    const results: RoundResult[] = [];
+    const rowsAfterRound: Array<{ round: number; ms: number | undefined; rows: number; expected: number }> = [];
+    const startedReal = new Set<string>();
+    const startedNoop = new Set<string>();
+    const per = Math.ceil(N / ROUNDS);
+    let expectedRows = 0;
+    log(`e2e: ${fmtInt(N)} reports per kind for ${RETAILERS} retailers with reportIngestionRun (Update-with-Start), ${C} in flight, ${ROUNDS} rounds: real, no-op, real, no-op …`);
+    for (let r = 0; r < ROUNDS && !interrupted; r++) {
+      const slice = reports.slice(r * per, (r + 1) * per);
+      const real = await sendRound(env.client, 'real', r + 1, slice, realTarget, C, maxSeconds, startedReal);
+      results.push(real);
+      log(`e2e: round ${r + 1} real: ${fmtInt(real.sent)} in ${fmt(real.seconds, 2)} s (${fmtInt(real.sent / real.seconds)}/s), p50 ${fmtMs(percentile(sortedCopy(real.latencies), 50))}, ${real.errors} errors${real.firstError ? ` (${real.firstError})` : ''}`);
+      // Rows of this round: wait until they are all in (so the no-op round does not share the CPU with the
+      // real monitors' persistence), and note how long after the round's last verdict.
+      expectedRows += real.verdicts.accepted + real.verdicts.out_of_order;
+      const ok = await poll(async () => (await countRows()) >= expectedRows, settleSeconds * 1000, 50);
+      rowsAfterRound.push({ round: r + 1, ms: ok ? Date.now() - real.lastVerdictWall : undefined, rows: await countRows(), expected: expectedRows });
+      const noop = await sendRound(env.client, 'no-op', r + 1, slice, noopTarget, C, maxSeconds, startedNoop);
+      results.push(noop);
+      log(`e2e: round ${r + 1} no-op: ${fmtInt(noop.sent)} in ${fmt(noop.seconds, 2)} s (${fmtInt(noop.sent / noop.seconds)}/s), p50 ${fmtMs(percentile(sortedCopy(noop.latencies), 50))}, ${noop.errors} errors${noop.firstError ? ` (${noop.firstError})` : ''}`);
+    }
+    const memAfterLoad = await child.mem(false);
 
-    const latencies: number[] = [];
-    let worst = { ms: 0, at: 0 };
-    let next = 1;
-    let errors = 0;
-    let firstError: string | undefined;
-    const loadStart = performance.now();
-    const loadDeadline = loadStart + maxSeconds * 1000;
+    // Per-row lag: applied (received_at, workflow time) → inserted (bench_inserted_at).
+    const lagRows = (
+      await sql<{ ms: number }>`select (extract(epoch from (bench_inserted_at - received_at)) * 1000)::float8 as ms from ingestion_runs`.execute(tdb.db)
+    ).rows.map((x) => Number(x.ms));
+
+    const agg = (kind: RoundResult['kind']) => {
+      const rs = results.filter((x) => x.kind === kind);
+      const sent = rs.reduce((a, x) => a + x.sent, 0);
+      const seconds = rs.reduce((a, x) => a + x.seconds, 0);
+      const lat = rs.flatMap((x) => x.latencies);
+      const firsts = rs.flatMap((x) => x.firstLatencies);
+      const errors = rs.reduce((a, x) => a + x.errors, 0);
+      const verdicts = { accepted: 0, duplicate: 0, out_of_order: 0 };
+      for (const x of rs) for (const k of Object.keys(verdicts) as (keyof typeof verdicts)[]) verdicts[k] += x.verdicts[k];
+      const s = sortedCopy(lat);
+      return { rs, sent, seconds, rate: sent / seconds, lat, firsts, errors, verdicts, p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), firstError: rs.find((x) => x.firstError)?.firstError };
+    };
+    const real = agg('real');
+    const noop = agg('no-op');
+
+    // ---- alert latency ------------------------------------------------------------------------------------
+    log(`e2e: load done (${slack.received.length} Slack POSTs so far); waiting for a quiet group window (${fmtMs(windowMs)}) before the alert probes`);
+    const quietFor = windowMs + 1_500;
+    await poll(async () => Date.now() - (slack.received.at(-1)?.at ?? 0) > quietFor, 120_000, 250);
+    // Everything the load caused has gone out by now (the last group window closed with no POST since).
+    const postsDuringLoad = slack.received.length;
+    const alertEventsDuringLoad = Number((await sql<{ n: string }>`select count(*)::text as n from alert_events`.execute(tdb.db)).rows[0]!.n);
+    const mentions = (c: Captured, slug: string) => JSON.stringify(c.body).includes(slug);
+    const postAfter = (slug: string, after: number, timeoutMs: number) =>
+      poll(async () => slack.received.find((c) => c.at >= after && mentions(c, slug)), timeoutMs, 20);
+
+    const spacedFire: number[] = [];
+    const spacedResolve: number[] = [];
+    const spacedNotes: string[] = [];
+    const finishedBase = Date.now() - 60 * 60_000;
+    for (let i = 0; i < SPACED && !interrupted; i++) {
+      const slug = `alert-spaced-${i}`;
+      log(`e2e: alert probe ${i + 1}/${SPACED} (first of a group): two failures then a success for ${slug}`);
+      await reportIngestionRun(env.client, failureReport(slug, finishedBase), realTarget);
+      const v2 = await reportIngestionRun(env.client, failureReport(slug, finishedBase + 60_000), realTarget);
+      const t2 = Date.now();
+      if (v2.opened.length !== 1) spacedNotes.push(`${slug}: second failure opened ${v2.opened.length} incidents`);
+      const fire = await postAfter(slug, t2 - 5, 60_000);
+      if (fire) spacedFire.push(fire.at - t2);
+      else spacedNotes.push(`${slug}: no fire POST within 60 s`);
+      const v3 = await reportIngestionRun(env.client, successReport(slug, finishedBase + 120_000), realTarget);
+      const t3 = Date.now();
+      if (v3.resolved.length !== 1) spacedNotes.push(`${slug}: success resolved ${v3.resolved.length} incidents`);
+      const resolve = await postAfter(slug, Math.max(t3 - 5, (fire?.at ?? 0) + 1), 60_000);
+      if (resolve) spacedResolve.push(resolve.at - t3);
+      else spacedNotes.push(`${slug}: no resolve POST within 60 s`);
+      if (i < SPACED - 1) await sleepMs(Math.max(0, (resolve?.at ?? Date.now()) + quietFor - Date.now()));
+    }
+
+    log(`e2e: alert burst: ${K} retailers fail twice at once`);
+    await sleepMs(Math.max(0, (slack.received.at(-1)?.at ?? 0) + quietFor - Date.now()));
+    const burst = Array.from({ length: K }, (_, i) => `alert-burst-${String(i).padStart(2, '0')}`);
+    await Promise.all(burst.map((slug) => reportIngestionRun(env.client, failureReport(slug, finishedBase), realTarget)));
+    const burstStart = Date.now();
+    const burstVerdictAt = new Map<string, number>();
+    const burstOpened = new Map<string, number>();
     await Promise.all(
-      Array.from({ length: C }, async () => {
-        while (next < N && performance.now() < loadDeadline && !interrupted) {
-          const i = next++;
-          const s = performance.now();
-          try {
-            await handle.signal(ingestionCompletedSignal, reports[i]!);
-            const ms = performance.now() - s;
-            latencies.push(ms);
-            if (ms > worst.ms) worst = { ms, at: s - loadStart };
-          } catch (err) {
-            errors++;
-            firstError ??= String(err);
-          }
-        }
+      burst.map(async (slug) => {
+        const v = await reportIngestionRun(env.client, failureReport(slug, finishedBase + 60_000), realTarget);
+        burstVerdictAt.set(slug, Date.now());
+        burstOpened.set(slug, v.opened.length);
       }),
     );
-    const loadEnd = performance.now();
-    const sent = 1 + latencies.length;
-    if (sent < N) log(`e2e: sent only ${sent} of ${N} reports (time limit ${maxSeconds} s or interrupted)`);
-    if (errors) log(`e2e: ${errors} signal errors, first: ${firstError}`);
-
-    log(`e2e: load done; waiting for the status query and the rows (at most ${settleSeconds} s each)`);
-    let lastCounters: MonitorStatus['counters'] | undefined;
-    let queryError: string | undefined;
-    const counted = await poll(async () => {
-      try {
-        const c = (lastCounters = (await handle.query(statusQuery)).counters);
-        return c.accepted + c.outOfOrder + c.duplicates + c.rejected >= sent && c;
-      } catch (err) {
-        queryError = String((err as Error)?.cause ?? err).slice(0, 200);
-        return undefined;
+    await poll(async () => burst.every((slug) => slack.received.some((c) => c.at >= burstStart && mentions(c, slug))), windowMs + 30_000, 50);
+    const burstPosts = slack.received.filter((c) => c.at >= burstStart && burst.some((slug) => mentions(c, slug)));
+    const burstFirst: number[] = [];
+    const burstGrouped: number[] = [];
+    let burstMissing = 0;
+    for (const slug of burst) {
+      const post = burstPosts.find((c) => mentions(c, slug));
+      if (!post) {
+        burstMissing++;
+        continue;
       }
-    }, settleSeconds * 1000);
-    const statusAt = performance.now();
-    const counters = counted ?? lastCounters;
-    if (!counted) log(`e2e: the status query never counted every report${queryError ? `; last query error: ${queryError}` : ''}`);
-    const countRows = async () => {
-      const { rows: [r] } = await sql<{ n: string }>`select count(*)::text as n from ingestion_runs`.execute(tdb.db);
-      return Number(r!.n);
-    };
-    const allRows = await poll(async () => (await countRows()) >= sent, settleSeconds * 1000);
-    const rowsAt = performance.now();
-    const dbRows = await countRows();
-    // Let the last persistBatch (status rows, alert records) finish before reading histories.
-    const idle = await poll(async () => ((await handle.describe()).raw.pendingActivities?.length ?? 0) === 0, allRows ? 30_000 : 1_000);
-    let stuck: string | undefined;
-    if (!idle) {
-      const pa = (await handle.describe()).raw.pendingActivities ?? [];
-      stuck = pa.map((a) => `${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure?.message ?? 'no failure yet'}`).join('; ');
-      log(`e2e: activities still pending: ${stuck}`);
+      const ms = post.at - burstVerdictAt.get(slug)!;
+      (burst.filter((s) => mentions(post, s)).length > 1 ? burstGrouped : burstFirst).push(ms);
     }
 
-    log('e2e: reading the histories of the continue-as-new chain');
-    const loadStartWall = Date.now() - (performance.now() - loadStart);
-    const chain: Array<{ runId: string; startedAt: number; events: number; bytes: number; inputBytes: number; signals: number; tasks: number; taskProblems: number; batches: number[] }> = [];
-    const taskMs: number[] = [];
-    const taskCauses = new Map<string, number>();
-    let runId: string | undefined = firstRunId;
-    while (runId && chain.length < 1_000) {
-      const history: temporal.api.history.v1.IHistory = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
-      const events = history.events ?? [];
-      const batches: number[] = [];
-      let signals = 0;
-      let tasks = 0;
-      let taskProblems = 0;
-      let startedAt: number | undefined;
-      for (const e of events) {
-        const at = e.eventTime ? Number(e.eventTime.seconds ?? 0) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6) : 0;
-        if (e.workflowExecutionSignaledEventAttributes) signals++;
-        if (e.workflowTaskStartedEventAttributes) startedAt = at;
-        if (e.workflowTaskCompletedEventAttributes) {
-          tasks++;
-          if (startedAt !== undefined) taskMs.push(at - startedAt);
-        }
-        if (e.workflowTaskFailedEventAttributes || e.workflowTaskTimedOutEventAttributes) {
-          taskProblems++;
-          const cause = e.workflowTaskFailedEventAttributes
-            ? (temporal.api.enums.v1.WorkflowTaskFailedCause[e.workflowTaskFailedEventAttributes.cause ?? 0] ?? 'unknown').replace('WORKFLOW_TASK_FAILED_CAUSE_', '')
-            : 'TIMED_OUT';
-          taskCauses.set(cause, (taskCauses.get(cause) ?? 0) + 1);
-        }
-        const a = e.activityTaskScheduledEventAttributes;
-        if (a?.activityType?.name === 'persistBatch') {
-          const [batch] = (a.input?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload<{ runs: unknown[] }>(p));
-          batches.push(batch?.runs.length ?? 0);
-        }
-      }
-      const input = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
-      const first = events[0]?.eventTime;
-      chain.push({
-        runId,
-        startedAt: first ? Number(first.seconds ?? 0) * 1000 + Math.floor((first.nanos ?? 0) / 1e6) - loadStartWall : 0,
-        events: events.length,
-        bytes: temporal.api.history.v1.History.encode(history).finish().length,
-        inputBytes: input?.length ?? 0,
-        signals,
-        tasks,
-        taskProblems,
-        batches,
-      });
-      runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
-    }
+    // ---- histories -----------------------------------------------------------------------------------------
+    log('e2e: waiting for the fleet to record its alerts, then reading the histories (every continue-as-new chain)');
+    const fleetIdle = await poll(async () => ((await env.client.workflow.getHandle(fleetId).describe()).raw.pendingActivities ?? []).length === 0, 60_000, 250);
+    const retailerIdle = await poll(
+      async () => {
+        const all = await Promise.all(retailers.map(async (r) => (await retailerHandle(env.client, r, realTarget).describe()).raw.pendingActivities ?? []));
+        return all.flat().length === 0;
+      },
+      30_000,
+      250,
+    );
+    const alertEvents = Number((await sql<{ n: string }>`select count(*)::text as n from alert_events`.execute(tdb.db)).rows[0]!.n);
+    const realStats = emptyStats();
+    for (const r of retailers) await chainStats(env.client, retailerHandle(env.client, r, realTarget).workflowId, realStats);
+    const noopStats = emptyStats();
+    for (const r of retailers) await chainStats(env.client, retailerHandle(env.client, r, noopTarget).workflowId, noopStats);
+    const fleetStats = await chainStats(env.client, fleetId);
     const memAfter = await child.mem(false);
     const memAfterGc = await child.mem(true);
+    const noopMemAfter = await noopChild.mem(false);
+    const load1 = os.loadavg();
+    envLines.push(`load average at end (1/5/15 min): ${load1.map((l) => l.toFixed(2)).join(' / ')}`);
 
-    // ---- figures ----
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const loadS = (loadEnd - loadStart) / 1000;
-    const batches = chain.flatMap((r) => r.batches);
-    const totalEvents = chain.reduce((a, r) => a + r.events, 0);
-    const totalSignals = chain.reduce((a, r) => a + r.signals, 0);
-    const totalTasks = chain.reduce((a, r) => a + r.tasks, 0);
-    const rowsInBatches = batches.reduce((a, b) => a + b, 0);
+    // ---- figures -------------------------------------------------------------------------------------------
+    const ratio = (a: number, b: number) => `${fmt(a / b, 2)}×`;
+    const perRound = (kind: RoundResult['kind']) =>
+      results
+        .filter((x) => x.kind === kind)
+        .map((x) => `r${x.round} ${fmtInt(x.sent / x.seconds)}/s p50 ${fmtMs(percentile(sortedCopy(x.latencies), 50))} p99 ${fmtMs(percentile(sortedCopy(x.latencies), 99))}`)
+        .join('; ');
+    const causes = (s: ChainStats) => (s.taskCauses.size ? ` (${[...s.taskCauses].map(([c, n]) => `${n}× ${c}`).join(', ')})` : '');
+    const taskLine = (s: ChainStats) => {
+      const t = sortedCopy(s.taskMs);
+      return `${fmtMs(percentile(t, 50))} / ${fmtMs(percentile(t, 95))} / ${fmtMs(t.at(-1) ?? NaN)}`;
+    };
+    const persistRows = realStats.persistRuns.reduce((a, b) => a + b, 0);
+    const realReports = real.sent;
+    const activities = [...realStats.activities].map(([n, c]) => `${n} ${fmtInt(c)}`).join(', ');
     rows.push(
-      ['reports sent / retailers / in flight', `${fmtInt(sent)} / ${RETAILERS} / ${C}`, `maxReportsPerRun ${maxReportsPerRun} (start input); ${errors} signal errors`],
-      ['first report (signal-with-start) latency', fmtMs(firstMs), 'starts the monitor'],
-      ['client signal throughput', `${fmtInt((sent - 1) / loadS)} reports/s`, `${fmtInt(sent - 1)} signals in ${fmt(loadS, 2)} s`],
-      ['signal latency p50 / p95 / p99 / max', `${fmtMs(percentile(sorted, 50))} / ${fmtMs(percentile(sorted, 95))} / ${fmtMs(percentile(sorted, 99))} / ${fmtMs(sorted.at(-1) ?? NaN)}`, `client-side, handle.signal round trip; the slowest was sent at +${fmt(worst.at / 1000, 2)} s`],
+      ['reports per kind / retailers / in flight / rounds', `${fmtInt(N)} / ${RETAILERS} / ${C} / ${ROUNDS}`, `alternated: ${results.map((x) => `${x.kind} ${x.round}`).join(', ')}`],
       [
-        'status query counts every report',
-        counted ? `${fmt((statusAt - loadStart) / 1000, 2)} s after the first signal` : `NOT within ${settleSeconds} s`,
-        `${counted ? `${fmtMs(statusAt - loadEnd)} after the last ack (±200 ms poll); ` : ''}${
-          counters
-            ? `accepted ${fmtInt(counters.accepted)}, out of order ${fmtInt(counters.outOfOrder)}, duplicates ${counters.duplicates}, rejected ${counters.rejected}`
-            : 'no answer'
-        }${!counted && queryError ? `; last query error: ${queryError}` : ''}`,
+        'REAL: reports answered, verdicts',
+        `${fmtInt(real.sent)}, ${real.errors} errors`,
+        `accepted ${fmtInt(real.verdicts.accepted)}, out of order ${fmtInt(real.verdicts.out_of_order)}, duplicate ${real.verdicts.duplicate}${real.firstError ? `; first error: ${real.firstError}` : ''}`,
+      ],
+      ['REAL: first report per retailer (starts its monitor) p50 / max', `${fmtMs(percentile(sortedCopy(real.firsts), 50))} / ${fmtMs(sortedCopy(real.firsts).at(-1) ?? NaN)}`, 'Update-with-Start: start, fleet context + restore from Postgres (2 activities), apply, answer'],
+      ['REAL: throughput (verdict returned)', `${fmtInt(real.rate)} reports/s`, `${fmtInt(real.sent)} in ${fmt(real.seconds, 2)} s; per round: ${perRound('real')}`],
+      ['REAL: latency p50 / p95 / p99 / max', pcts(real.lat), 'client-side reportIngestionRun round trip (report applied, verdict back); first reports excluded'],
+      [
+        'NO-OP: reports answered',
+        `${fmtInt(noop.sent)}, ${noop.errors} errors`,
+        `same reports, same client call (Update-with-Start), trivial workflow on its own task queue + worker process${noop.firstError ? `; first error: ${noop.firstError}` : ''}`,
+      ],
+      ['NO-OP: first report per retailer p50 / max', `${fmtMs(percentile(sortedCopy(noop.firsts), 50))} / ${fmtMs(sortedCopy(noop.firsts).at(-1) ?? NaN)}`, ''],
+      ['NO-OP: throughput', `${fmtInt(noop.rate)} reports/s`, `${fmtInt(noop.sent)} in ${fmt(noop.seconds, 2)} s; per round: ${perRound('no-op')}`],
+      ['NO-OP: latency p50 / p95 / p99 / max', pcts(noop.lat), ''],
+      [
+        'REAL / NO-OP ratio',
+        `throughput ${ratio(real.rate, noop.rate)}`,
+        `latency p50 ${ratio(real.p50, noop.p50)}, p95 ${ratio(real.p95, noop.p95)}, p99 ${ratio(real.p99, noop.p99)}`,
       ],
       [
-        'all rows in ingestion_runs',
-        allRows ? `${fmt((rowsAt - loadStart) / 1000, 2)} s after the first signal` : `NOT within ${settleSeconds} s`,
-        `${allRows ? `${fmtMs(rowsAt - loadEnd)} after the last ack; ` : ''}${fmtInt(dbRows)} of ${fmtInt(sent)} rows${stuck ? `; still pending: ${stuck.slice(0, 300)}` : ''}`,
+        'applied → row inserted in ingestion_runs p50 / p95 / p99 / max',
+        pcts(lagRows),
+        `${fmtInt(lagRows.length)} rows; received_at (workflow time of the applying task) → INSERT time (bench-only column, clock_timestamp())`,
       ],
       [
-        'persistBatch activities / avg rows per batch',
-        `${fmtInt(batches.length)} / ${fmt(rowsInBatches / Math.max(1, batches.length), 1)}`,
-        `runs per batch max ${Math.max(0, ...batches)} (Postgres takes at most 4,095: 65,535 bind parameters / 16 columns), ${batches.filter((b) => b === 0).length} without runs`,
+        'all rows of a real round in Postgres, after its last verdict',
+        rowsAfterRound.map((x) => (x.ms === undefined ? `r${x.round} NOT within ${settleSeconds} s` : `r${x.round} ${fmtMs(x.ms)}`)).join('; '),
+        rowsAfterRound.map((x) => `r${x.round}: ${fmtInt(x.rows)} of ${fmtInt(x.expected)} rows`).join('; ') + ' (polled every 50 ms)',
       ],
       [
-        'runs in the continue-as-new chain',
-        `${chain.length}`,
-        `started at ${chain.map((r) => `${r.startedAt >= 0 ? '+' : ''}${fmt(r.startedAt / 1000, 2)} s`).join(', ')}; reports per run ${chain.map((r) => fmtInt(r.signals)).join(', ')}; events per run ${chain.map((r) => fmtInt(r.events)).join(', ')}; history ${chain.map((r) => fmtBytes(r.bytes)).join(', ')}; carried input ${chain.map((r) => fmtBytes(r.inputBytes)).join(', ')}`,
+        'persistBatch activities / avg runs per batch',
+        `${fmtInt(realStats.persistRuns.length)} / ${fmt(persistRows / Math.max(1, realStats.persistRuns.length), 1)}`,
+        `max ${Math.max(0, ...realStats.persistRuns)} runs; ${realStats.persistRuns.filter((b) => b === 0).length} without runs (status only); all activities: ${activities}`,
       ],
       [
-        'history events per report',
-        fmt(totalEvents / sent, 2),
-        `${fmtInt(totalEvents)} events; ${fmtInt(totalSignals)} signal events; ${fmtInt(totalTasks)} workflow tasks (${fmt(totalSignals / Math.max(1, totalTasks), 1)} signals per task)`,
+        'REAL: history events per report',
+        fmt(realStats.events / Math.max(1, realReports), 2),
+        `${fmtInt(realStats.events)} events in ${realStats.runs} runs (20 chains); ${fmtInt(realStats.updates)} updates accepted; ${fmtInt(realStats.tasks)} workflow tasks (${fmt(realStats.updates / Math.max(1, realStats.tasks), 2)} updates per task); largest history ${fmtBytes(realStats.maxHistory)}, largest carried input ${fmtBytes(realStats.maxInput)}`,
       ],
       [
-        'workflow task started → completed p50 / p95 / max',
-        (() => {
-          const t = [...taskMs].sort((a, b) => a - b);
-          return `${fmtMs(percentile(t, 50))} / ${fmtMs(percentile(t, 95))} / ${fmtMs(t.at(-1) ?? NaN)}`;
-        })(),
-        `server event times; ${chain.reduce((a, r) => a + r.taskProblems, 0)} workflow tasks failed or timed out${taskCauses.size ? ` (${[...taskCauses].map(([c, n]) => `${n}× ${c}`).join(', ')})` : ''}`,
+        'NO-OP: history events per report',
+        fmt(noopStats.events / Math.max(1, noop.sent), 2),
+        `${fmtInt(noopStats.events)} events in ${noopStats.runs} runs; ${fmtInt(noopStats.tasks)} workflow tasks (${fmt(noopStats.updates / Math.max(1, noopStats.tasks), 2)} updates per task)`,
       ],
-      ['worker RSS before → after (→ after GC)', `${fmtBytes(memBefore.rss)} → ${fmtBytes(memAfter.rss)} (→ ${fmtBytes(memAfterGc.rss)})`, 'child process: Rust core + main isolate + workflow thread'],
+      ['REAL: workflow task started → completed p50 / p95 / max', taskLine(realStats), `server event times; ${realStats.taskProblems} workflow tasks failed or timed out${causes(realStats)}`],
+      ['NO-OP: workflow task started → completed p50 / p95 / max', taskLine(noopStats), `${noopStats.taskProblems} failed or timed out${causes(noopStats)}`],
       [
-        'worker main-isolate heap before → after (→ after GC)',
+        'alert latency, first of a group (verdict → Slack POST)',
+        spacedFire.length ? `fire p50 ${fmtMs(percentile(sortedCopy(spacedFire), 50))} max ${fmtMs(Math.max(...spacedFire))}; resolve p50 ${spacedResolve.length ? fmtMs(percentile(sortedCopy(spacedResolve), 50)) : '—'} max ${spacedResolve.length ? fmtMs(Math.max(...spacedResolve)) : '—'}` : 'not measured',
+        `${SPACED} retailers spaced beyond the ${fmtMs(windowMs)} group window; second failure's verdict (resp. the success's) → POST at the loopback Slack stand-in; samples fire ${spacedFire.map((m) => fmtInt(m)).join(', ')} ms, resolve ${spacedResolve.map((m) => fmtInt(m)).join(', ')} ms${spacedNotes.length ? `; ${spacedNotes.join('; ')}` : ''}`,
+      ],
+      [
+        `alert burst: ${K} retailers fire at once`,
+        `${burstPosts.length} POSTs`,
+        `first of the burst (sent at once): ${burstFirst.length ? burstFirst.map((m) => fmtMs(m)).join(', ') : 'none'}; grouped follow-up naming ${burstGrouped.length} retailers: verdict → POST p50 ${burstGrouped.length ? fmtMs(percentile(sortedCopy(burstGrouped), 50)) : '—'} max ${burstGrouped.length ? fmtMs(Math.max(...burstGrouped)) : '—'} (the group window, by design)${burstMissing ? `; ${burstMissing} retailers never named at the stand-in` : ''}; incidents opened ${[...burstOpened.values()].reduce((a, b) => a + b, 0)}`,
+      ],
+      [
+        'the load\'s alerts: Slack POSTs / alert_events rows',
+        `${postsDuringLoad} / ${alertEventsDuringLoad}`,
+        `fires and resolves caused by the load (10% failures, SKU drops), counted after a quiet group window; one POST per (kind, rule) window opener plus one follow-up per window`,
+      ],
+      [
+        'fleet workflow: history events per alert event',
+        fmt(fleetStats.events / Math.max(1, alertEvents), 2),
+        `${fmtInt(fleetStats.events)} events in ${fleetStats.runs} runs for ${fmtInt(alertEvents)} alert_events rows; ${fmtInt(fleetStats.signals)} alertEvents signals; activities ${[...fleetStats.activities].map(([n, c]) => `${n} ${c}`).join(', ')}; ${fleetStats.taskProblems} tasks failed${causes(fleetStats)}${fleetIdle ? '' : '; fleet still had pending activities after 60 s'}${retailerIdle ? '' : '; retailer monitors still had pending activities after 30 s'}`,
+      ],
+      [
+        'monitor worker RSS idle → after load → after all (→ after GC)',
+        `${fmtBytes(memBefore.rss)} → ${fmtBytes(memAfterLoad.rss)} → ${fmtBytes(memAfter.rss)} (→ ${fmtBytes(memAfterGc.rss)})`,
+        'child process: Rust core + main isolate + workflow thread; idle = after the fleet started, before the first report',
+      ],
+      [
+        'monitor worker main-isolate heap idle → after (→ after GC)',
         `${fmtBytes(memBefore.heapUsed)} → ${fmtBytes(memAfter.heapUsed)} (→ ${fmtBytes(memAfterGc.heapUsed)})`,
         'activities, pg pool; the workflow sandbox has its own isolate (in RSS only)',
       ],
+      ['no-op worker RSS idle → after', `${fmtBytes(noopMemBefore.rss)} → ${fmtBytes(noopMemAfter.rss)}`, 'the floor of a worker process with one tiny workflow bundle'],
     );
   } finally {
-    log('e2e: stopping the worker, the dev server and dropping the database');
+    log('e2e: stopping the workers, the dev server and the Slack stand-in; dropping the database');
     for (const fn of cleanup) await fn().catch((err) => console.error('cleanup:', err));
   }
-  return rows;
+  return { rows, env: envLines };
 }
 
 // ---- main -------------------------------------------------------------------------------------------------
@@ -680,14 +967,16 @@ async function main(): Promise<void> {
     log('interrupted: stopping the load and cleaning up (Ctrl-C again to quit now)');
   });
   const cpus = os.cpus();
-  const machine = `${os.availableParallelism()} CPUs (${cpus[0]?.model.trim() ?? 'unknown'}), ${fmt(os.totalmem() / 1024 ** 3, 1)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}`;
-  log(`machine: ${machine}`);
+  const machine = `nproc ${os.availableParallelism()} (${cpus[0]?.model.trim() ?? 'unknown'}), ${fmt(os.totalmem() / 1024 ** 3, 1)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}`;
+  log(`machine: ${machine}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')}`);
   const micro = args.includes('--e2e-only') ? [] : microBenchmark();
-  const e2e = args.includes('--micro-only') || interrupted ? [] : await endToEnd();
+  const e2e = args.includes('--micro-only') || interrupted ? { rows: [], env: [] } : await endToEnd();
   console.log();
   console.log(`machine: ${machine}`);
-  if (micro.length) printTable('rule engine (pure MonitorState)', micro);
-  if (e2e.length) printTable('end to end (dev server + Postgres + monitor worker)', e2e);
+  for (const line of e2e.env) console.log(line);
+  if (micro.length) printTable('rule engine (pure RetailerMonitor, one per retailer)', micro);
+  if (e2e.rows.length) printTable('end to end (dev server + Postgres + monitor worker; no-op baseline)', e2e.rows);
+  console.log(`load average at exit (1/5/15 min): ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')}`);
 }
 
 if (process.argv.includes('--monitor-worker')) {

@@ -1,10 +1,12 @@
 /**
  * `npm run evidence` — reproducible QA evidence for the story (docs/qa/):
  * a dev server with its Web UI, real Postgres, the real monitor worker, the demo ingestion stack, and a
- * loopback HTTP server standing in for Slack. Scenario: a day of healthy history, then live scheduled
+ * loopback HTTP server standing in for Slack. Scenario: a day of healthy history (which each retailer's
+ * monitor rebuilds from Postgres when it starts), then live scheduled
  * runs; one retailer's worker is stopped (stale alert), one fails twice (consecutive-failures alert), one
  * drops SKUs (SKU-drop alert); then everything recovers (three resolves). Every notification received is
- * logged, and headless Chromium screenshots the status page and the Temporal Web UI.
+ * logged, and headless Chromium screenshots the status page and the Temporal Web UI (a retailer monitor's
+ * details, the fleet's `incidents` query, and the list of unhealthy retailers by search attribute).
  *
  * Postgres: EVIDENCE_DATABASE_URL (an admin URL; a fresh `im_evidence` database is created) or the local
  * default. Takes about three minutes.
@@ -20,11 +22,12 @@ import { createDb, migrateToLatest } from '../src/db/database';
 import { setKnob } from '../src/demo/knobs';
 import { DEMO_RETAILERS } from '../src/demo/retailers';
 import { startDemo } from '../src/demo/stack';
-import { incidentsQuery, reprocessSignal, setThresholdsSignal, statusQuery } from '../src/shared/messages';
+import { commandRetailer, fleetHandle, retailerHandle } from '../src/client';
+import { DEFAULTS, fleetIncidentsQuery, retailerQuery, retailerWorkflowId, SEARCH_ATTRIBUTES, setExpectedRetailersUpdate, setThresholdsUpdate } from '../src/shared/messages';
 import { runRow } from '../src/activities/postgres';
 import { startLocalTemporal } from '../src/stack/temporal-server';
 import { startStatusPage } from '../src/status-page/server';
-import { createMonitorWorker } from '../src/worker';
+import { createMonitorWorker, ensureFleet } from '../src/worker';
 import { type Captured, startCaptureServer } from '../test/helpers/capture-server';
 import { until } from '../test/helpers/wait';
 
@@ -45,9 +48,9 @@ async function freshDatabase(adminUrl: string): Promise<string> {
 
 /**
  * A day of history so the trends have something to show: rows written straight into `ingestion_runs`
- * (as if recorded before), then the monitor rebuilds each retailer from them with `reprocess` — the same
- * operator action as after an outage. (Sending a day of old reports live would, correctly, raise and clear
- * a stale alert per hour-long gap.)
+ * (as if recorded before); each retailer's monitor, started fresh, rebuilds from them — the same path as
+ * the first deploy of the per-retailer version. (Sending a day of old reports live would, correctly, raise
+ * and clear a stale alert per hour-long gap.)
  */
 async function seedHistory(db: ReturnType<typeof createDb>): Promise<void> {
   const now = Date.now();
@@ -127,38 +130,34 @@ async function run(): Promise<void> {
     });
     const monitor = { workflowId: config.workflowId, taskQueue: config.taskQueue };
 
-    log('seeding a day of history (4 retailers × 24 runs) and rebuilding the monitor from it (reprocess)');
+    log('seeding a day of history (4 retailers × 24 runs); the retailer monitors rebuild from it when they start');
     await seedHistory(db);
-    const day = { from: new Date(Date.now() - 25 * HOUR).toISOString(), to: new Date().toISOString(), by: 'evidence' };
-    const [first, ...rest] = Object.keys(DEMO_RETAILERS);
-    const handle = await client.workflow.signalWithStart('ingestionMonitorWorkflow', {
-      workflowId: config.workflowId,
-      taskQueue: config.taskQueue,
-      args: [{}],
-      signal: reprocessSignal,
-      signalArgs: [{ retailer: first!, ...day }],
-    });
-    for (const retailer of rest) await handle.signal(reprocessSignal, { retailer, ...day });
+    const retailers = Object.keys(DEMO_RETAILERS);
+    await ensureFleet(client, config);
+    const fleet = fleetHandle(client, config);
+    await fleet.executeUpdate(setExpectedRetailersUpdate, { args: [{ add: retailers, by: 'evidence' }] });
+    const views = () => Promise.all(retailers.map((r) => retailerHandle(client, r).query(retailerQuery)));
+    const openIncidents = () => fleet.query(fleetIncidentsQuery);
     // Live demo: scheduled runs every 5 s.
     const knobs = join(dataDir, 'demo-knobs.json');
     const demo = await startDemo({ client, connection: temporal.env.nativeConnection, namespace: 'default', knobsFile: knobs, monitor, everySeconds: 5, log });
     cleanup.push(demo.stop);
     await until('live runs from every retailer', async () => {
-      const st = await handle.query(statusQuery);
-      return st.retailers.length === 4 && st.retailers.every((r) => r.lastRun && !r.lastRun.runId.startsWith('history-'));
+      const all = await views().catch(() => []);
+      return all.length === 4 && all.every((r) => r.lastRun && !r.lastRun.runId.startsWith('history-'));
     }, 60_000, 500);
     log('healthy: every retailer reported a live scheduled run');
 
     log('breaking: woolworths worker stopped (stale after 1 minute), pick-n-pay failing, spar dropping SKUs');
-    await handle.signal(setThresholdsSignal, { retailer: 'woolworths', thresholds: { staleAfterMs: 60_000 } });
+    await commandRetailer(client, 'woolworths', setThresholdsUpdate, [{ retailer: 'woolworths', thresholds: { staleAfterMs: 60_000 } }], monitor);
     setKnob(knobs, 'woolworths', 'stop');
     setKnob(knobs, 'pick-n-pay', 'fail');
     setKnob(knobs, 'spar', 'drop');
     const incidents = await until('three incidents', async () => {
-      const open = await handle.query(incidentsQuery);
+      const open = await openIncidents();
       return open.length >= 3 && open;
     }, 180_000, 500);
-    for (const i of incidents) log(`incident ${i.id}: ${i.summary}`);
+    for (const i of incidents) log(`incident ${i.incidentId}: ${i.summary}`);
     await slack.waitFor((r) => r.filter((m) => m.body?.text?.includes('FIRING')).length >= 3, 60_000);
 
     const browser = await chromium.launch({
@@ -173,15 +172,15 @@ async function run(): Promise<void> {
     await tab.screenshot({ path: join(QA, 'status-page-incidents.png'), fullPage: true });
     log('screenshot: status-page-incidents.png');
 
-    const wfUrl = `${temporal.uiUrl}/namespaces/default/workflows/${config.workflowId}`;
-    // The monitor's health summary (setCurrentDetails) is on the workflow page's User Metadata tab.
-    await tab.goto(wfUrl);
+    const ui = `${temporal.uiUrl}/namespaces/default/workflows`;
+    // A retailer monitor's current details (setCurrentDetails) are on its workflow page's User Metadata tab.
+    await tab.goto(`${ui}/${encodeURIComponent(retailerWorkflowId('pick-n-pay'))}`);
     await tab.getByText('User Metadata').first().click({ timeout: 20_000 }).catch(() => log('no User Metadata tab found'));
     await new Promise((r) => setTimeout(r, 3_000));
     await tab.screenshot({ path: join(QA, 'temporal-ui-monitor.png'), fullPage: true });
     log('screenshot: temporal-ui-monitor.png');
-    // The Queries tab: pick the `incidents` query and run it.
-    await tab.goto(wfUrl);
+    // The fleet's Queries tab: pick the `incidents` query (open incidents across retailers) and run it.
+    await tab.goto(`${ui}/${encodeURIComponent(config.workflowId)}`);
     await tab.getByText('Queries').first().click({ timeout: 20_000 });
     await new Promise((r) => setTimeout(r, 2_000));
     try {
@@ -195,10 +194,16 @@ async function run(): Promise<void> {
     await new Promise((r) => setTimeout(r, 3_000));
     await tab.screenshot({ path: join(QA, 'temporal-ui-query.png'), fullPage: true });
     log('screenshot: temporal-ui-query.png');
+    // The fleet by health: the list filter the runbook gives for "unhealthy retailers".
+    const unhealthy = `WorkflowType = '${DEFAULTS.retailerWorkflowType}' AND ExecutionStatus = 'Running' AND ${SEARCH_ATTRIBUTES.health} = 'unhealthy'`;
+    await tab.goto(`${ui}?query=${encodeURIComponent(unhealthy)}`);
+    await new Promise((r) => setTimeout(r, 3_000));
+    await tab.screenshot({ path: join(QA, 'temporal-ui-unhealthy.png'), fullPage: true });
+    log('screenshot: temporal-ui-unhealthy.png');
 
     log('recovering: all knobs back to normal');
     for (const r of ['woolworths', 'pick-n-pay', 'spar']) setKnob(knobs, r, 'ok');
-    await until('every incident resolved', async () => (await handle.query(incidentsQuery)).length === 0, 180_000, 500);
+    await until('every incident resolved', async () => (await openIncidents()).length === 0, 180_000, 500);
     await slack.waitFor((r) => r.filter((m) => m.body?.text?.includes('RESOLVED')).length >= 3, 60_000);
     await tab.goto(page.url);
     await tab.waitForSelector('body[data-loaded]', { timeout: 30_000 });

@@ -1,94 +1,120 @@
 /**
  * Records workflow histories for the replay test (test/replay.test.ts): runs a scenario that touches every
- * handler and loop (reports, malformed input, stale timer, re-notify, silence, ack, thresholds,
- * continue-as-new) on the time-skipping server and writes each run's history to test/histories/.
- * Re-run (`npm run record-histories`) only when a deliberate, patched() change alters history.
+ * handler and loop of a retailer monitor and of the fleet (reports as Update and signal, a malformed one,
+ * duplicate, fire / resolve, silence, unsilence, acknowledge, thresholds, replay, reprocess, fleet defaults,
+ * continue-as-new) on a real dev server whose continue-as-new suggestion comes early, and writes each run's
+ * history to test/histories/. Re-run (`npm run record-histories`) only when a deliberate, patched() change
+ * alters history; keep the old files, they must still replay.
  */
 import { writeFileSync } from 'node:fs';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { join } from 'node:path';
-import { monitorHandle, reportIngestionRun } from '../src/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { commandRetailer, fleetHandle, reportIngestionRun, retailerHandle, sendIngestionCompleted } from '../src/client';
 import { HOUR_MS } from '../src/rules/thresholds';
 import {
-  acknowledgeSignal,
-  incidentsQuery,
-  replaySignal,
-  reprocessSignal,
-  setThresholdsSignal,
-  silenceSignal,
-  statusQuery,
-  unsilenceSignal,
+  acknowledgeUpdate,
+  DEFAULTS,
+  replayUpdate,
+  reprocessUpdate,
+  retailerQuery,
+  retailerWorkflowId,
+  setFleetThresholdsUpdate,
+  setThresholdsUpdate,
+  silenceUpdate,
+  unsilenceUpdate,
 } from '../src/shared/messages';
+import { ensureFleet } from '../src/worker';
 import { startCaptureServer } from '../test/helpers/capture-server';
 import { createTestMonitorWorker, testConfig } from '../test/helpers/monitor';
 import { createTestDatabase } from '../test/helpers/postgres';
-import { createTimeSkippingEnv } from '../test/helpers/temporal';
+import { temporalCliPath } from '../test/helpers/temporal';
+import { until } from '../test/helpers/wait';
 
-/** Bump when a deliberate (patched) workflow change deserves a new set; keep the old sets, they must still replay. */
-const VERSION = 'v2';
+/** Bump when a deliberate (patched) workflow change deserves a new set. */
+const VERSION = 'v3';
 
 async function run(): Promise<void> {
-  const [env, tdb, hook] = await Promise.all([createTimeSkippingEnv(), createTestDatabase('im_record'), startCaptureServer()]);
+  const [env, tdb, hook] = await Promise.all([
+    TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'existing-path', path: temporalCliPath() },
+        ip: '127.0.0.1',
+        ui: false,
+        // The server suggests continue-as-new after 60 events, so the recording crosses one.
+        extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=60'],
+      },
+    }),
+    createTestDatabase('im_record'),
+    startCaptureServer(),
+  ]);
   const taskQueue = 'record-histories';
   const worker = await createTestMonitorWorker(env, testConfig({ taskQueue, databaseUrl: tdb.url, webhookUrl: `${hook.url}/hook` }), tdb);
-  const workflowId = 'ingestion-monitor-recorded';
-  let firstRunId: string | undefined;
+  const target = { taskQueue };
+  let i = 0;
+  const send = async (status: 'success' | 'failure', skuCount?: number) => {
+    const now = Date.now() - 1000;
+    return reportIngestionRun(
+      env.client,
+      {
+        runId: `rec-${++i}`,
+        retailer: 'alpha',
+        status,
+        startedAt: new Date(now - 60_000).toISOString(),
+        finishedAt: new Date(now).toISOString(),
+        skuCount: status === 'success' ? (skuCount ?? 1000) : undefined,
+        error: status === 'failure' ? 'HTTP 503' : undefined,
+      },
+      target,
+    );
+  };
   try {
     await worker.runUntil(async () => {
-      const target = { workflowId, taskQueue, startInput: { maxReportsPerRun: 12, thresholds: { renotifyEveryMs: HOUR_MS } } };
-      let i = 0;
-      const send = async (retailer: string, status: 'success' | 'failure', skuCount?: number) => {
-        const now = await env.currentTimeMs();
-        await reportIngestionRun(
-          env.client,
-          {
-            runId: `rec-${++i}`,
-            retailer,
-            status,
-            startedAt: new Date(now - 60_000).toISOString(),
-            finishedAt: new Date(now).toISOString(),
-            skuCount: status === 'success' ? (skuCount ?? 1000) : undefined,
-            error: status === 'failure' ? 'HTTP 503' : undefined,
-          },
-          target,
-        );
-      };
-      const handle = monitorHandle(env.client, workflowId);
-      await send('alpha', 'success', 1000);
-      firstRunId = (await handle.describe()).runId;
-      for (const c of [1000, 1000]) await send('alpha', 'success', c);
-      await send('alpha', 'success', 500); // SKU drop
-      await send('beta', 'failure');
-      await send('beta', 'failure'); // consecutive failures
-      await handle.signal('ingestionCompleted', { runId: 'junk', retailer: 'Not A Slug' }); // rejected
-      await handle.signal(silenceSignal, { retailer: 'gamma', until: new Date((await env.currentTimeMs()) + HOUR_MS).toISOString(), reason: 'migration' });
-      await handle.signal(setThresholdsSignal, { retailer: 'beta', thresholds: { failureStreak: 3 } });
-      const [incident] = await handle.query(incidentsQuery);
-      await handle.signal(acknowledgeSignal, { incidentId: incident!.id, by: 'recorder' });
-      await handle.signal(replaySignal, { retailer: 'beta', by: 'recorder' }); // no schedule here: recorded as "none"
-      const now = await env.currentTimeMs();
-      await handle.signal(reprocessSignal, { retailer: 'alpha', from: new Date(now - HOUR_MS).toISOString(), to: new Date(now + 60_000).toISOString() });
-      await handle.signal(unsilenceSignal, { retailer: 'gamma' });
-      await env.sleep(5 * HOUR_MS); // stale + re-notify timers
-      await send('alpha', 'success', 990);
-      await send('beta', 'success');
-      for (let k = 0; k < 6; k++) await send('gamma', k % 2 ? 'success' : 'failure'); // crosses maxReportsPerRun
-      const deadline = Date.now() + 30_000;
-      while ((await handle.query(statusQuery)).counters.accepted < i && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      await env.sleep(60_000);
+      await ensureFleet(env.client, { workflowId: DEFAULTS.workflowId, taskQueue }, { groupWindowMs: 1000 });
+      for (const c of [1000, 1000, 1000]) await send('success', c);
+      await send('success', 500); // SKU drop fires
+      await send('failure');
+      const fired = await send('failure'); // consecutive failures fire
+      await sendIngestionCompleted(env.client, { runId: `rec-${i}`, retailer: 'alpha', status: 'failure', startedAt: new Date(Date.now() - 5000).toISOString(), finishedAt: new Date().toISOString() }, target); // duplicate, as a signal
+      await env.client.workflow.getHandle(retailerWorkflowId('alpha')).signal('ingestionCompleted', { runId: 'junk', retailer: 'Not A Slug' }); // rejected signal
+      const until1h = new Date(Date.now() + HOUR_MS).toISOString();
+      await commandRetailer(env.client, 'alpha', silenceUpdate, [{ retailer: 'alpha', rule: 'stale', until: until1h, reason: 'migration', by: 'recorder' }]);
+      await commandRetailer(env.client, 'alpha', setThresholdsUpdate, [{ retailer: 'alpha', thresholds: { failureStreak: 3 } }]);
+      await commandRetailer(env.client, 'alpha', acknowledgeUpdate, [{ incidentId: fired.opened[0]!.id, by: 'recorder' }]);
+      await commandRetailer(env.client, 'alpha', replayUpdate, [{ retailer: 'alpha', by: 'recorder' }]); // no schedule: "none"
+      await commandRetailer(env.client, 'alpha', unsilenceUpdate, [{ retailer: 'alpha', rule: 'stale' }]);
+      await fleetHandle(env.client).executeUpdate(setFleetThresholdsUpdate, { args: [{ thresholds: { skuDropPct: 40 } }] });
+      const now = Date.now();
+      await commandRetailer(env.client, 'alpha', reprocessUpdate, [{ retailer: 'alpha', from: new Date(now - HOUR_MS).toISOString(), to: new Date(now + 60_000).toISOString() }]);
+      for (let k = 0; k < 6; k++) await send(k % 2 ? 'success' : 'failure');
+      await until('alpha continued as new', async () => (await retailerHandle(env.client, 'alpha').describe()).runId !== (await firstRun('alpha')), 60_000, 200);
+      await until('alpha applied every report', async () => (await retailerHandle(env.client, 'alpha').query(retailerQuery)).totals.runs >= i, 30_000, 200);
     });
-    // Follow the continue-as-new chain from the first run (the test server has no visibility list).
-    let runId: string | undefined = firstRunId;
-    let n = 0;
-    while (runId) {
-      const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
-      const file = join(__dirname, '..', 'test', 'histories', `monitor-${VERSION}-run-${++n}.json`);
-      writeFileSync(file, historyToJSON(history) + '\n');
-      console.log(`wrote ${file} (${history.events?.length} events)`);
-      runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    for (const [name, id] of [
+      ['retailer', retailerWorkflowId('alpha')],
+      ['fleet', DEFAULTS.workflowId],
+    ] as const) {
+      let runId: string | undefined = await firstRun(id);
+      let n = 0;
+      while (runId) {
+        const history = await env.client.workflow.getHandle(id, runId).fetchHistory();
+        const file = join(__dirname, '..', 'test', 'histories', `${name}-${VERSION}-run-${++n}.json`);
+        writeFileSync(file, historyToJSON(history) + '\n');
+        console.log(`wrote ${file} (${history.events?.length} events)`);
+        runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+      }
     }
   } finally {
     await Promise.all([env.teardown(), tdb.drop(), hook.close()]);
+  }
+
+  /** The first run of a workflow id (the oldest execution visibility lists). */
+  async function firstRun(workflowId: string): Promise<string | undefined> {
+    let first: { runId: string; startTime: Date } | undefined;
+    for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+      if (!first || wf.startTime < first.startTime) first = { runId: wf.runId, startTime: wf.startTime };
+    }
+    return first?.runId;
   }
 }
 

@@ -6,7 +6,10 @@
 import { DEFAULTS } from './shared/messages';
 
 export interface MonitorConfig {
+  /** The fleet workflow's id. */
   workflowId: string;
+  /** Retailer monitors are `<prefix><retailer>`. */
+  retailerWorkflowIdPrefix: string;
   taskQueue: string;
   databaseUrl: string;
   temporalUiUrl: string;
@@ -27,9 +30,24 @@ export interface MonitorConfig {
     slackWebhookUrl?: string;
     webhookUrl?: string;
     email?: { smtpUrl: string; from: string; to: string[] };
-    /** Per-attempt HTTP timeout. */
+    /** Per-attempt HTTP (and SMTP) timeout, at most ALERT_HTTP_TIMEOUT_MAX_MS. */
     httpTimeoutMs: number;
   };
+}
+
+/**
+ * Upper bound on the per-attempt alert timeout: an attempt stuck longer only delays the retry (the activity
+ * heartbeats, so a dead worker is noticed sooner anyway).
+ */
+export const ALERT_HTTP_TIMEOUT_MAX_MS = 10_000;
+
+/** ALERT_HTTP_TIMEOUT_MS: a positive whole number of milliseconds, clamped to ALERT_HTTP_TIMEOUT_MAX_MS. */
+export function parseAlertTimeout(v: string | undefined): number {
+  if (v === undefined) return ALERT_HTTP_TIMEOUT_MAX_MS;
+  if (!/^\d+$/.test(v) || Number(v) <= 0) {
+    throw new Error(`ALERT_HTTP_TIMEOUT_MS must be a positive whole number of milliseconds (at most ${ALERT_HTTP_TIMEOUT_MAX_MS}), got "${v}"`);
+  }
+  return Math.min(Number(v), ALERT_HTTP_TIMEOUT_MAX_MS);
 }
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@localhost:5432/postgres';
@@ -46,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MonitorConfig 
   if (port !== undefined && !/^\d+$/.test(port)) throw new Error(`STATUS_PAGE_PORT must be a port number, got "${port}"`);
   return {
     workflowId: optional(env.MONITOR_WORKFLOW_ID) ?? DEFAULTS.workflowId,
+    retailerWorkflowIdPrefix: optional(env.MONITOR_RETAILER_ID_PREFIX) ?? DEFAULTS.retailerWorkflowIdPrefix,
     taskQueue: optional(env.MONITOR_TASK_QUEUE) ?? DEFAULTS.taskQueue,
     databaseUrl: optional(env.DATABASE_URL) ?? DEFAULT_DATABASE_URL,
     temporalUiUrl: (optional(env.TEMPORAL_UI_URL) ?? 'http://localhost:8233').replace(/\/$/, ''),
@@ -65,7 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MonitorConfig 
         smtpUrl && to.length
           ? { smtpUrl, from: optional(env.ALERT_EMAIL_FROM) ?? 'ingestion-monitor@localhost', to }
           : undefined,
-      httpTimeoutMs: Number(optional(env.ALERT_HTTP_TIMEOUT_MS) ?? 10_000),
+      httpTimeoutMs: parseAlertTimeout(optional(env.ALERT_HTTP_TIMEOUT_MS)),
     },
   };
 }

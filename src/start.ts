@@ -1,7 +1,8 @@
 /**
  * `npm start` — one command to see it all work.
  *
- * - No TEMPORAL_ADDRESS: starts a Temporal dev server (Web UI included), persisted under the data folder.
+ * - No TEMPORAL_ADDRESS: starts a Temporal dev server (Web UI included), persisted under the data folder,
+ *   with the retailer monitors' search attributes (RetailerHealth, OpenRules) registered.
  * - No DATABASE_URL: starts an embedded Postgres, persisted under the data folder.
  * - Either missing ("local mode"): also the built-in status page and a demo ingestion stack (Schedules and
  *   workers for a handful of retailers, reporting through the interceptor) with knobs to break them.
@@ -17,13 +18,17 @@ import { startDemo } from './demo/stack';
 import { DEMO_RETAILERS } from './demo/retailers';
 import { DEMO_WORKFLOW_TYPE } from './demo/stack';
 import { ensureReconcilerSchedule } from './reconciler/schedule';
-import { setThresholdsSignal } from './shared/messages';
+import { fleetHandle } from './client';
+import { DEFAULTS, SEARCH_ATTRIBUTES, setExpectedRetailersUpdate, setFleetThresholdsUpdate } from './shared/messages';
 import { startEmbeddedPostgres } from './stack/embedded-postgres';
 import { startLocalTemporal } from './stack/temporal-server';
 import { startStatusPage } from './status-page/server';
-import { createMonitorWorker, runWorker } from './worker';
+import { createMonitorWorker, ensureFleet, expectedFromEnv, runWorker } from './worker';
 
 const num = (v: string | undefined, fallback: number) => (v && /^\d+$/.test(v) ? Number(v) : fallback);
+
+/** The Web UI list filter for retailers that need a look (the runbook gives the same). */
+const unhealthyFilter = `WorkflowType = '${DEFAULTS.retailerWorkflowType}' AND ExecutionStatus = 'Running' AND ${SEARCH_ATTRIBUTES.health} = 'unhealthy'`;
 
 async function startLocal(): Promise<void> {
   // The SDK's per-task INFO lines would bury the URLs; warnings and errors still show. No SDK signal
@@ -81,17 +86,16 @@ async function startLocal(): Promise<void> {
     // on its own Temporal Schedule, finds them and reports them as failures.
     await ensureReconcilerSchedule(client, { workflowTypes: [DEMO_WORKFLOW_TYPE], taskQueue: config.taskQueue, every: '1m' });
 
-    // Demo thresholds: runs every minute, so "stale" after 3 minutes rather than 4 hours.
+    // The fleet workflow, as the worker starts it on boot (use-existing; a v0.1 single monitor is replaced).
+    await ensureFleet(client, config);
+    const fleet = fleetHandle(client, config);
+    // Demo thresholds: runs every minute, so "stale" after 3 minutes rather than 4 hours (fleet defaults,
+    // pushed to every retailer monitor).
     const everySeconds = num(env.DEMO_EVERY_SECONDS, 60);
-    for (const retailer of Object.keys(DEMO_RETAILERS)) {
-      await client.workflow.signalWithStart('ingestionMonitorWorkflow', {
-        workflowId: config.workflowId,
-        taskQueue: config.taskQueue,
-        args: [{}],
-        signal: setThresholdsSignal,
-        signalArgs: [{ retailer, thresholds: { staleAfterMs: Math.max(3 * everySeconds * 1000, 60_000) } }],
-      });
-    }
+    await fleet.executeUpdate(setFleetThresholdsUpdate, { args: [{ thresholds: { staleAfterMs: Math.max(3 * everySeconds * 1000, 60_000) } }] });
+    // The demo retailers are expected: their monitors run (and go stale) even before a first report.
+    const expected = [...new Set([...Object.keys(DEMO_RETAILERS), ...(expectedFromEnv(env) ?? [])])];
+    await fleet.executeUpdate(setExpectedRetailersUpdate, { args: [{ add: expected, by: 'npm start' }] });
     const demo = await startDemo({
       client,
       connection,
@@ -107,6 +111,7 @@ async function startLocal(): Promise<void> {
         '',
         'ingestion monitor is up',
         `  Temporal Web UI : ${config.temporalUiUrl}/namespaces/${config.namespace}/workflows/${config.workflowId}`,
+        `  unhealthy       : ${config.temporalUiUrl}/namespaces/${config.namespace}/workflows?query=${encodeURIComponent(unhealthyFilter)}`,
         `  status page     : ${page.url}`,
         `  Postgres        : ${config.databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
         `  demo retailers  : ${demo.retailers.join(', ')} (a run every ${everySeconds} s)`,

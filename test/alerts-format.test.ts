@@ -11,6 +11,7 @@ import {
   toWebhookPayload,
   type FormatContext,
 } from '../src/alerts/format';
+import { groupHeadline, groupTitle, toGroupedEmail, toGroupedSlackMessage, toGroupedWebhookPayload } from '../src/alerts/grouped-format';
 import type { AlertEvent } from '../src/rules/types';
 
 const T0 = Date.UTC(2025, 0, 15, 8, 0, 0);
@@ -169,6 +170,12 @@ describe('toSlackMessage', () => {
     const msg = toSlackMessage(event({ summary: 'boom <!channel> & <http://evil|click>' }), ctx) as { blocks: Block[] };
     expect(msg.blocks[1].text!.text).toBe('boom &lt;!channel&gt; &amp; &lt;http://evil|click&gt;');
   });
+
+  it('escapes the top-level text too, so <!channel> in an error never pages the channel', () => {
+    const msg = toSlackMessage(event({ summary: 'checkers: failed (last error: <!channel> & <!here>)' }), ctx) as { text: string };
+    expect(msg.text).not.toMatch(/<!channel>|<!here>/);
+    expect(msg.text).toContain('&lt;!channel&gt; &amp; &lt;!here&gt;');
+  });
 });
 
 describe('toWebhookPayload', () => {
@@ -213,6 +220,61 @@ describe('toEmail', () => {
     expect(m.html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co');
     expect(m.html).not.toContain('<script>');
     expect(m.subject).not.toMatch(/[\r\n]/);
+  });
+});
+
+describe('grouped alerts', () => {
+  const staleAt = (i: number, summary?: string): AlertEvent => {
+    const retailer = `shop-${String(i).padStart(3, '0')}`;
+    return { ...stale(), eventId: `${retailer}/stale/1/fire/1`, incidentId: `${retailer}/stale/1`, retailer, summary: summary ?? `${retailer}: no successful run for 5 h` };
+  };
+  const many = (n: number, summary?: string) => Array.from({ length: n }, (_, i) => staleAt(n - i, summary)); // reverse order in
+
+  it('titles the group by kind, count and rule', () => {
+    expect(groupHeadline(many(14))).toBe('+14 retailers stale');
+    expect(groupTitle(many(14))).toBe('🔴 FIRING: +14 retailers stale (Stale data)');
+    expect(groupHeadline(many(3).map((e) => ({ ...e, kind: 'resolve' as const })))).toBe('+3 retailers no longer stale');
+    expect(groupHeadline([{ ...skuDrop(), kind: 'renotify' }])).toBe('+1 retailer still with a SKU count drop');
+  });
+
+  it('Slack: lists every retailer with its summary, sorted, within block limits', () => {
+    const msg = toGroupedSlackMessage(many(30), ctx) as { text: string; blocks: Block[] };
+    const sections = msg.blocks.filter((b) => b.type === 'section');
+    expect(sections).toHaveLength(1);
+    const text = sections[0]!.text!.text;
+    expect(text.length).toBeLessThanOrEqual(SLACK_LIMITS.sectionText);
+    expect(text.split('\n')[0]).toBe('• *shop-001* — shop-001: no successful run for 5 h');
+    for (let i = 1; i <= 30; i++) expect(msg.text).toContain(`shop-${String(i).padStart(3, '0')}`);
+  });
+
+  it('Slack: when summaries do not fit, names every retailer comma-separated, escaped, in blocks of allowed size', () => {
+    const msg = toGroupedSlackMessage(many(300, `long summary <!channel> ${'x'.repeat(150)}`), ctx) as { text: string; blocks: Block[] };
+    expect(msg.blocks.length).toBeLessThanOrEqual(SLACK_LIMITS.blocks);
+    const sections = msg.blocks.filter((b) => b.type === 'section').map((b) => b.text!.text);
+    for (const s of sections) expect(s.length).toBeLessThanOrEqual(SLACK_LIMITS.sectionText);
+    const named = sections.join(', ').split(', ');
+    expect(named).toEqual(Array.from({ length: 300 }, (_, i) => `shop-${String(i + 1).padStart(3, '0')}`));
+    expect(JSON.stringify(msg)).not.toContain('<!channel>');
+    expect(msg.blocks[0]!.text!.text.length).toBeLessThanOrEqual(SLACK_LIMITS.headerText);
+  });
+
+  it('webhook: one payload with every event and the group id', () => {
+    const p = toGroupedWebhookPayload(many(5), ctx, 'group-abc');
+    expect(p).toMatchObject({ type: 'ingestion-monitor.alert-group', version: 1, groupId: 'group-abc', rule: 'stale', kind: 'fire', count: 5 });
+    expect(p.retailers).toEqual(['shop-001', 'shop-002', 'shop-003', 'shop-004', 'shop-005']);
+    expect(p.alerts.map((a) => a.retailer)).toEqual(p.retailers);
+    expect(p.eventIds).toHaveLength(5);
+  });
+
+  it('email: every retailer in text and html, subject on one line, HTML escaped', () => {
+    const m = toGroupedEmail([...many(3), { ...staleAt(4), retailer: 'evil\r\n<b>' }], ctx);
+    expect(m.subject).toBe('[ingestion-monitor] 🔴 FIRING: +4 retailers stale (Stale data)');
+    for (const r of ['shop-001', 'shop-002', 'shop-003']) {
+      expect(m.text).toContain(`- ${r}: ${r}: no successful run for 5 h`);
+      expect(m.html).toContain(`<th align="left">${r}</th>`);
+    }
+    expect(m.html).toContain('evil\r\n&lt;b&gt;');
+    expect(m.text).toContain('npx ingestion-monitor incidents');
   });
 });
 

@@ -4,12 +4,15 @@
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { reportFromOptions, silenceArgs, thresholdsArgs } from '../src/cli/args';
-import { formatAge, formatDuration, parseDuration, renderStatus } from '../src/cli/format';
-import type { Incident, MonitorStatus, RetailerDetail } from '../src/rules/types';
-import { createTestMonitorWorker, testConfig } from './helpers/monitor';
+import { expectedArgs, reportFromOptions, silenceArgs, thresholdsArgs } from '../src/cli/args';
+import { summariseFleet } from '../src/cli/commands/read';
+import { formatAge, formatDuration, parseDuration, renderStatus, type AlertView, type FleetStatus, type IncidentView } from '../src/cli/format';
+import { DEFAULT_THRESHOLDS } from '../src/rules/thresholds';
+import { retailerWorkflowId, type RetailerView } from '../src/shared/messages';
+import { createTestMonitorWorker, startFleet, testConfig } from './helpers/monitor';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres';
 import { createDevServerEnv } from './helpers/temporal';
 
@@ -36,16 +39,54 @@ describe('format and arguments (pure)', () => {
   });
 
   it('renders status without colour codes unless asked, with the counters line', () => {
-    const status: MonitorStatus = {
+    const status: FleetStatus = {
+      fleet: 'ingestion-monitor',
       retailers: [],
       counters: { accepted: 3, rejected: 1, duplicates: 0, outOfOrder: 2 },
-      recentRejections: [{ at: 0, reason: 'run report: status: bad' }],
+      recentRejections: [{ at: '1970-01-01T00:00:00.000Z', reason: 'run report: status: bad', retailer: 'spar' }],
       defaults: { failureStreak: 2, staleAfterMs: 1, skuDropPct: 30, skuWindow: 7, skuMinSamples: 3, renotifyEveryMs: 0 },
+      expectedRetailers: ['ghost'],
+      notRunning: ['ghost'],
+      unreadable: [{ retailer: 'stuck', error: 'no answer within 5 s' }],
+      truncated: false,
     };
     const plain = renderStatus(status, 1000, false);
     expect(plain).toContain('3 accepted · 1 rejected · 0 duplicates · 2 out of order');
+    expect(plain).toContain('last rejection (just now, spar): run report: status: bad');
+    expect(plain).toContain('expected but no monitor running: ghost');
+    expect(plain).toContain('stuck: monitor did not answer (no answer within 5 s)');
     expect(plain).not.toContain('\x1b[');
     expect(renderStatus(status, 1000, true)).toContain('\x1b[');
+  });
+
+  it('sums the retailer monitors into the fleet overview; an unreadable monitor is listed, not fatal', () => {
+    const view = (retailer: string, accepted: number, at: string) =>
+      ({
+        retailer,
+        health: 'healthy',
+        firstSeenAt: at,
+        consecutiveFailures: 0,
+        staleDeadline: at,
+        openIncidents: [],
+        silences: [],
+        thresholds: DEFAULT_THRESHOLDS,
+        totals: { runs: accepted, failures: 0, outOfOrder: 0 },
+        recentRuns: [],
+        skuBaseline: [],
+        counters: { accepted, rejected: 1, duplicates: 0, outOfOrder: 0 },
+        recentRejections: [{ at, reason: `bad report for ${retailer}` }],
+      }) as RetailerView;
+    const s = summariseFleet(
+      { workflowId: 'fleet', defaults: DEFAULT_THRESHOLDS, expectedRetailers: ['alpha', 'ghost'] },
+      [{ retailer: 'zulu', view: view('zulu', 2, '2026-11-27T10:00:00.000Z') }, { retailer: 'alpha', view: view('alpha', 3, '2026-11-27T09:00:00.000Z') }, { retailer: 'stuck', error: 'boom' }],
+      false,
+    );
+    expect(s.retailers.map((r) => r.retailer)).toEqual(['alpha', 'zulu']);
+    expect(s.retailers[0]).not.toHaveProperty('recentRuns');
+    expect(s.counters).toEqual({ accepted: 5, rejected: 2, duplicates: 0, outOfOrder: 0 });
+    expect(s.recentRejections.map((r) => r.retailer)).toEqual(['alpha', 'zulu']);
+    expect(s.notRunning).toEqual(['ghost']);
+    expect(s.unreadable).toEqual([{ retailer: 'stuck', error: 'boom' }]);
   });
 
   it('validates operator arguments with the shared schemas', () => {
@@ -68,6 +109,9 @@ describe('format and arguments (pure)', () => {
       finishedAt: '2026-11-27T10:00:00.000Z',
     });
     expect(() => reportFromOptions({ retailer: 'pnp', status: 'success' }, now)).toThrow(/--sku-count: skuCount is required/);
+    expect(expectedArgs(['spar', 'spar', 'game'], false, 'me')).toEqual({ add: ['spar', 'game'], by: 'me' });
+    expect(expectedArgs(['spar'], true, 'me')).toEqual({ remove: ['spar'], by: 'me' });
+    expect(() => expectedArgs(['__proto__'], false, 'me')).toThrow(/"__proto__" is not a lower-case slug/);
   });
 });
 
@@ -120,7 +164,7 @@ async function cliJson<T>(args: string[]): Promise<T> {
   return JSON.parse(r.stdout) as T;
 }
 
-/** Signals are applied asynchronously; poll a --json query until it shows what we expect. */
+/** Some things are eventually consistent (visibility, the fleet hearing of an incident): poll a --json query. */
 async function untilJson<T>(args: string[], ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -137,8 +181,10 @@ const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString(
 describe('ingestion-monitor CLI against the live monitor', () => {
   beforeAll(async () => {
     [env, tdb] = await Promise.all([createDevServerEnv(), createTestDatabase('im_cli')]);
-    worker = await createTestMonitorWorker(env, testConfig({ taskQueue, databaseUrl: tdb.url }), tdb);
+    const config = { ...testConfig({ taskQueue, databaseUrl: tdb.url }), workflowId };
+    worker = await createTestMonitorWorker(env, config, tdb);
     running = worker.run();
+    await startFleet(env.client, config);
   });
 
   afterAll(async () => {
@@ -147,94 +193,189 @@ describe('ingestion-monitor CLI against the live monitor', () => {
     await Promise.all([env?.teardown(), tdb?.drop()]);
   });
 
-  it('report twice (failures) → status shows the retailer unhealthy, with counters', async () => {
+  /** Whether any workflow (running or not) exists with this id: commands must never create one. */
+  const exists = (id: string) =>
+    env.client.workflow
+      .getHandle(id)
+      .describe()
+      .then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) return false;
+          throw err;
+        },
+      );
+
+  it('report twice (failures) → verdicts, then status shows the retailer unhealthy, with counters', async () => {
+    const verdicts: string[] = [];
     for (const [runId, m] of [['cli-1', 20], ['cli-2', 10]] as const) {
       const r = await cli(['report', '--retailer', 'checkers', '--status', 'failure', '--run-id', runId, '--finished-at', minutesAgo(m), '--error', 'HTTP 503']);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      expect(r.stdout).toContain(`reported failure run ${runId} for checkers`);
+      expect(r.stdout).toContain(`reported failure run ${runId} for checkers: accepted`);
+      verdicts.push(r.stdout);
     }
-    const status = await untilJson<MonitorStatus>(['status'], (s) => s.counters.accepted >= 2);
-    expect(status.counters).toEqual({ accepted: 2, rejected: 0, duplicates: 0, outOfOrder: 0 });
+    // The second failure opens the incident, and the verdict says so.
+    expect(verdicts[1]).toMatch(/checkers unhealthy; opened checkers\/consecutive_failures\/\d+/);
+    const again = await cli(['report', '--retailer', 'checkers', '--status', 'failure', '--run-id', 'cli-2', '--finished-at', minutesAgo(10), '--json']);
+    expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, verdict: { outcome: 'duplicate', retailer: 'checkers', runId: 'cli-2' } });
+
+    const status = await untilJson<FleetStatus>(['status'], (s) => s.retailers.length > 0);
+    expect(status.counters).toEqual({ accepted: 2, rejected: 0, duplicates: 1, outOfOrder: 0 });
     expect(status.retailers).toEqual([expect.objectContaining({ retailer: 'checkers', health: 'unhealthy', consecutiveFailures: 2 })]);
+    expect(status.fleet).toBe(workflowId);
 
     const table = await cli(['status']);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/checkers.*unhealthy.*failure · 10 min ago.*never.*2.*consecutive_failures/);
-    expect(table.stdout).toContain('2 accepted · 0 rejected · 0 duplicates · 0 out of order');
+    expect(table.stdout).toContain('2 accepted · 0 rejected · 1 duplicates · 0 out of order');
     expect(table.stdout).not.toContain('\x1b['); // stdout is a pipe, not a terminal: no colour codes
   });
 
-  it('incidents --json lists the consecutive_failures incident; ack acknowledges it (confirmed)', async () => {
-    const incidents = await cliJson<Incident[]>(['incidents']);
+  it('incidents --json lists the consecutive_failures incident; ack acknowledges it', async () => {
+    const incidents = await untilJson<IncidentView[]>(['incidents'], (l) => l.length > 0);
     expect(incidents).toEqual([expect.objectContaining({ retailer: 'checkers', rule: 'consecutive_failures', notifyCount: 1 })]);
+    expect(incidents[0]!.figures.lastError).toBe('HTTP 503');
     const id = incidents[0]!.id;
     expect((await cli(['incidents'])).stdout).toMatch(new RegExp(`${id}.*checkers.*consecutive_failures`));
+    expect(await cliJson<IncidentView[]>(['incidents', '--retailer', 'checkers'])).toEqual([expect.objectContaining({ id })]);
 
     const ack = await cli(['ack', id, '--note', 'looking into the 503s']);
     expect(ack.stderr).toBe('');
     expect(ack.code).toBe(0);
     expect(ack.stdout).toContain(`acknowledged ${id}`);
-    const [after] = await cliJson<Incident[]>(['incidents']);
+    const [after] = await cliJson<IncidentView[]>(['incidents']);
     expect(after!.acknowledged).toMatchObject({ by: expect.stringMatching(/^cli-tester@/), note: 'looking into the 503s' });
 
     const missing = await cli(['ack', 'checkers/stale/99']);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain('no open incident "checkers/stale/99"');
+    expect(missing.stderr).toContain(`open for checkers: ${id}`);
+    const nowhere = await cli(['ack', 'nosuch/stale/1']);
+    expect(nowhere.code).toBe(3);
+    expect(nowhere.stderr).toContain('no open incident "nosuch/stale/1"');
+    expect(await exists(retailerWorkflowId('nosuch'))).toBe(false);
+  });
+
+  it('alerts --json lists the fire of the incident', async () => {
+    const alerts = await untilJson<AlertView[]>(['alerts'], (l) => l.some((a) => a.kind === 'fire'));
+    expect(alerts).toEqual(expect.arrayContaining([expect.objectContaining({ retailer: 'checkers', rule: 'consecutive_failures', kind: 'fire' })]));
+    expect(alerts[0]!.at).toMatch(/^\d{4}-\d\d-\d\dT/); // ISO times, not epoch milliseconds
+    expect((await cli(['alerts', '--retailer', 'checkers'])).stdout).toMatch(/fire/);
   });
 
   it('silence --for 1h shows in retailer --json; unsilence removes it', async () => {
     const r = await cli(['silence', 'checkers', '--for', '1h', '--reason', 'deploy window']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('silenced all rules of checkers until');
-    const d = await untilJson<RetailerDetail>(['retailer', 'checkers'], (v) => v.silences.length > 0);
+    // Updates answer once applied: no polling needed.
+    const d = await cliJson<RetailerView>(['retailer', 'checkers']);
     expect(d.silences).toEqual([expect.objectContaining({ rule: '*', reason: 'deploy window', by: expect.stringMatching(/^cli-tester@/) })]);
-    expect(Math.abs(d.silences[0]!.until - (Date.now() + 3_600_000))).toBeLessThan(60_000);
+    expect(Math.abs(Date.parse(d.silences[0]!.until) - (Date.now() + 3_600_000))).toBeLessThan(60_000);
     expect(d.health).toBe('silenced');
 
     expect((await cli(['unsilence', 'checkers'])).code).toBe(0);
-    await untilJson<RetailerDetail>(['retailer', 'checkers'], (v) => v.silences.length === 0);
+    expect((await cliJson<RetailerView>(['retailer', 'checkers'])).silences).toEqual([]);
   });
 
   it('thresholds --retailer r --failure-streak 3 shows in the retailer thresholds', async () => {
     const r = await cli(['thresholds', '--retailer', 'checkers', '--failure-streak', '3', '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ ok: true, sent: { signal: 'setThresholds', retailer: 'checkers', thresholds: { failureStreak: 3 } } });
-    const d = await untilJson<RetailerDetail>(['retailer', 'checkers'], (v) => v.thresholds.failureStreak === 3);
+    expect(JSON.parse(r.stdout)).toEqual({
+      ok: true,
+      update: 'setThresholds',
+      args: { retailer: 'checkers', thresholds: { failureStreak: 3 } },
+      result: expect.objectContaining({ retailer: 'checkers', actionId: expect.any(String) }),
+    });
+    const d = await cliJson<RetailerView>(['retailer', 'checkers']);
+    expect(d.thresholds.failureStreak).toBe(3);
     expect(d.thresholds.staleAfterMs).toBe(4 * 3_600_000); // the others are untouched
     expect((await cli(['retailer', 'checkers'])).stdout).toMatch(/thresholds\s+failure streak 3 · stale after 4h/);
+  });
+
+  it('thresholds without --retailer changes the fleet defaults, pushed to every retailer monitor', async () => {
+    const r = await cli(['thresholds', '--sku-window', '9']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('thresholds for all retailers (fleet defaults) set: SKU window 9 runs');
+    const d = await untilJson<RetailerView>(['retailer', 'checkers'], (v) => v.thresholds.skuWindow === 9);
+    expect(d.thresholds.failureStreak).toBe(3); // the retailer's own override stays
+  });
+
+  it('expect starts a monitor for a retailer that has never reported; --remove stops expecting it', async () => {
+    const r = await cli(['expect', 'lonely-mart', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, update: 'setExpectedRetailers', result: { expectedRetailers: ['lonely-mart'] } });
+    const s = await untilJson<FleetStatus>(['status'], (v) => v.retailers.some((x) => x.retailer === 'lonely-mart'));
+    expect(s.expectedRetailers).toEqual(['lonely-mart']);
+    expect(s.notRunning).toEqual([]);
+    expect((await cliJson<RetailerView>(['retailer', 'lonely-mart'])).lastRun).toBeUndefined();
+    const bad = await cli(['expect', 'Lonely Mart']);
+    expect(bad.code).toBe(2);
+    expect((await cli(['expect', 'lonely-mart', '--remove'])).code).toBe(0);
+    expect((await cliJson<FleetStatus>(['status'])).expectedRetailers).toEqual([]);
   });
 
   it('report --file - reads a report from stdin', async () => {
     const report = { runId: 'cli-3', retailer: 'checkers', status: 'success', skuCount: 15_000, finishedAt: minutesAgo(1) };
     const r = await cli(['report', '--file', '-'], { stdin: JSON.stringify(report) });
     expect(r.code).toBe(0);
-    const d = await untilJson<RetailerDetail>(['retailer', 'checkers'], (v) => v.lastRun?.runId === 'cli-3');
+    expect(r.stdout).toMatch(/reported success run cli-3 for checkers \(15000 SKUs\): accepted; checkers healthy; resolved checkers\/consecutive_failures\//);
+    const d = await cliJson<RetailerView>(['retailer', 'checkers']);
     expect(d).toMatchObject({ health: 'healthy', consecutiveFailures: 0, lastRun: { status: 'success', skuCount: 15_000 } });
   });
 
-  it('replay and reprocess validate, send and exit 0', async () => {
+  it('replay and reprocess validate, run and exit 0', async () => {
     const replay = await cli(['replay', 'checkers', '--json']);
     expect(replay.code).toBe(0);
-    expect(JSON.parse(replay.stdout)).toEqual({ ok: true, sent: { signal: 'replay', retailer: 'checkers', by: expect.stringMatching(/^cli-tester@/) } });
+    expect(JSON.parse(replay.stdout)).toMatchObject({ ok: true, update: 'replay', args: { retailer: 'checkers', by: expect.stringMatching(/^cli-tester@/) } });
     expect((await cli(['replay', 'checkers'])).stdout).toContain('ingestion-monitor retailer checkers');
 
     const from = '2026-11-26T00:00:00Z';
     const to = '2026-11-27T00:00:00Z';
-    expect((await cli(['reprocess', 'checkers', '--from', from, '--to', to])).code).toBe(0);
+    const reprocess = await cli(['reprocess', 'checkers', '--from', from, '--to', to]);
+    expect(reprocess.stderr).toBe('');
+    expect(reprocess.code).toBe(0);
+    expect(reprocess.stdout).toContain('reprocess checkers');
     const backwards = await cli(['reprocess', 'checkers', '--from', to, '--to', from]);
     expect(backwards.code).toBe(2);
     expect(backwards.stderr).toContain('from must be before to');
     expect((await cli(['reprocess', 'checkers', '--from', 'yesterday', '--to', to])).code).toBe(2);
   });
 
-  it('unknown retailer and a monitor that is not running exit 3', async () => {
+  it('unknown retailers exit 3 with the reason and create nothing; so does a fleet that is not running', async () => {
     const r = await cli(['retailer', 'nosuch']);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('unknown retailer "nosuch"');
+    // Names that are object-prototype keys are just unknown retailers, never a crash.
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const q = await cli(['retailer', name]);
+      expect({ name, code: q.code }).toEqual({ name, code: 3 });
+      expect(q.stderr).toContain(`unknown retailer "${name}"`);
+      noStack(q);
+    }
+    // The typos of the issue: each is refused, and no phantom monitor is started.
+    const typos: string[][] = [
+      ['replay', 'sparr'],
+      ['silence', 'sparr', '--for', '1h', '--reason', 'x'],
+      ['unsilence', 'constructor'],
+      ['reprocess', 'sparrow', '--from', '2026-11-26T00:00:00Z', '--to', '2026-11-27T00:00:00Z'],
+      ['thresholds', '--retailer', 'sparrr', '--failure-streak', '2'],
+    ];
+    for (const args of typos) {
+      const t = await cli(args);
+      expect({ args, code: t.code }).toEqual({ args, code: 3 });
+      expect(t.stderr).toMatch(/unknown retailer "(sparr|sparrow|sparrr|constructor)"/);
+      noStack(t);
+    }
+    for (const name of ['sparr', 'sparrow', 'sparrr', 'constructor']) expect(await exists(retailerWorkflowId(name))).toBe(false);
+
     const gone = await cli(['status', '--workflow-id', 'no-such-monitor']);
     expect(gone.code).toBe(3);
     expect(gone.stderr).toContain('monitor workflow "no-such-monitor" is not running');
+    const noFleet = await cli(['thresholds', '--failure-streak', '2', '--workflow-id', 'no-such-monitor']);
+    expect(noFleet.code).toBe(3);
+    expect(await exists('no-such-monitor')).toBe(false);
   });
 
   it('bad arguments exit 2 with a clear message and no stack trace', async () => {

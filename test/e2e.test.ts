@@ -4,8 +4,9 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { monitorHandle, reportIngestionRun } from '../src/client';
-import { incidentsQuery, statusQuery } from '../src/shared/messages';
+import { fleetHandle, reportIngestionRun, retailerHandle } from '../src/client';
+import { fleetIncidentsQuery, retailerQuery } from '../src/shared/messages';
+import { ensureFleet } from '../src/worker';
 import { type CaptureServer, startCaptureServer } from './helpers/capture-server';
 import { createTestMonitorWorker, testConfig } from './helpers/monitor';
 import { until } from './helpers/wait';
@@ -25,6 +26,7 @@ beforeAll(async () => {
   const config = testConfig({ taskQueue, databaseUrl: tdb.url, slackWebhookUrl: `${slack.url}/services/T000/B000/SECRETxyz` });
   worker = await createTestMonitorWorker(env, config, tdb);
   running = worker.run();
+  await ensureFleet(env.client, { workflowId, taskQueue });
 });
 
 afterAll(async () => {
@@ -55,13 +57,20 @@ it('reports in → runs, status and alert rows in Postgres → Slack messages fo
       target,
     );
 
-  await send('e2e-1', 'success', 30);
+  expect(await send('e2e-1', 'success', 30)).toMatchObject({ outcome: 'accepted', retailer: 'woolies', health: 'healthy', opened: [], resolved: [] });
+  expect(await send('e2e-1', 'success', 30)).toMatchObject({ outcome: 'duplicate' });
   await send('e2e-2', 'failure', 20);
-  await send('e2e-3', 'failure', 10);
+  // The verdict comes back once the report is applied: the incident it opened is named.
+  const third = await send('e2e-3', 'failure', 10);
+  expect(third).toMatchObject({ outcome: 'accepted', health: 'unhealthy', opened: [{ rule: 'consecutive_failures' }] });
 
-  const handle = monitorHandle(env.client, workflowId);
-  const [incident] = await until('the incident', async () => (await handle.query(incidentsQuery)).length > 0 && handle.query(incidentsQuery));
-  expect(incident).toMatchObject({ retailer: 'woolies', rule: 'consecutive_failures' });
+  const handle = retailerHandle(env.client, 'woolies');
+  const [incident] = await until('the incident at the fleet', async () => {
+    const open = await fleetHandle(env.client, target).query(fleetIncidentsQuery);
+    return open.length > 0 && open;
+  });
+  expect(incident).toMatchObject({ retailer: 'woolies', rule: 'consecutive_failures', incidentId: third.opened[0]!.id });
+  expect(typeof incident!.openedAt).toBe('string'); // ISO times in query results
 
   const [fire] = await slack.waitFor((r) => r.length >= 1);
   expect(fire!.path).toBe('/services/T000/B000/SECRETxyz');
@@ -72,7 +81,7 @@ it('reports in → runs, status and alert rows in Postgres → Slack messages fo
   expect(fireText).toMatch(/consecutive/i);
   expect(fireText).toContain('ingest-woolies-e2e-3'); // link to the failing run in the Web UI
 
-  await send('e2e-4', 'success', 1);
+  expect(await send('e2e-4', 'success', 1)).toMatchObject({ health: 'healthy', resolved: [{ id: third.opened[0]!.id }] });
   const msgs = await slack.waitFor((r) => r.length >= 2);
   expect(JSON.stringify(msgs[1]!.body)).toMatch(/resolved/i);
 
@@ -109,7 +118,9 @@ it('reports in → runs, status and alert rows in Postgres → Slack messages fo
     k === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v,
   );
   expect(history).toContain('e2e-3'); // the decoding works: report payloads are readable
-  const query = JSON.stringify(await handle.query(statusQuery));
+  const detail = await handle.query(retailerQuery);
+  expect(detail.lastSuccessAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+  const query = JSON.stringify(detail);
   expect(history).not.toContain('SECRETxyz');
   expect(query).not.toContain('SECRETxyz');
   expect(JSON.stringify(alerts)).not.toContain('SECRETxyz');

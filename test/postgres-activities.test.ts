@@ -25,7 +25,7 @@ const runs = (n: number, prefix: string): RunSummary[] =>
 it('writes 5,000 runs in one batch (more than 65,535 bind parameters) and is idempotent on retry', async () => {
   const { persistBatch } = createPostgresActivities(tdb.db);
   const batch = { runs: runs(5000, 'burst'), statuses: [], alerts: [] };
-  await expect(persistBatch(batch)).resolves.toEqual({ runs: 5000, statuses: 0, alerts: 0 });
+  await expect(persistBatch(batch)).resolves.toEqual({ runs: 5000, statuses: 0, alerts: 0, quarantined: [] });
   await persistBatch(batch); // a retried activity must not duplicate anything
   const { n } = await tdb.db.selectFrom('ingestion_runs').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
   expect(Number(n)).toBe(5000);

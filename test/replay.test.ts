@@ -1,37 +1,71 @@
 /**
  * Recorded histories (test/histories/, made by `npm run record-histories`) must replay against the current
- * workflow code without nondeterminism errors. A change that alters history needs `patched()`.
+ * workflow code: same commands (the SDK's determinism check) and the same activity inputs (compared here,
+ * through a recording interceptor). A change that alters either needs `patched()`.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from '@temporalio/worker';
-import { workflowBundle } from './helpers/monitor';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { workflowInterceptorModules } from '../src/worker';
+
+Runtime.install({ logger: new DefaultLogger('WARN') }); // quiet: replay workers log their state at INFO
 
 const dir = join(__dirname, 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 
-it('has recorded histories of every version to replay, each a continue-as-new chain', () => {
-  const versions = new Set(files.map((f) => f.split('-run-')[0]));
-  expect([...versions].sort()).toEqual(['monitor-v1', 'monitor-v2']);
-  for (const v of versions) {
-    const first = JSON.parse(readFileSync(join(dir, `${v}-run-1.json`), 'utf8'));
-    expect(first.events.at(-1).eventType).toMatch(/CONTINUED_AS_NEW/);
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+function replayBundle() {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../src/workflows'),
+    workflowInterceptorModules: [...workflowInterceptorModules, require.resolve('./helpers/activity-input-recorder')],
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+  });
+  return bundle;
+}
+
+const decode = (p: { data?: string }) => JSON.parse(Buffer.from(p.data ?? '', 'base64').toString('utf8'));
+
+/** Activity type and decoded input of every ActivityTaskScheduled event, in order. */
+function scheduledActivities(history: any): Array<[string, unknown]> {
+  return (history.events as any[])
+    .map((e) => e.activityTaskScheduledEventAttributes)
+    .filter(Boolean)
+    .map((a) => [a.activityType.name, (a.input?.payloads ?? []).map(decode)]);
+}
+
+it('has recorded histories of both workflows, each crossing a continue-as-new', () => {
+  for (const name of ['retailer-v3', 'fleet-v3']) {
+    const runs = files.filter((f) => f.startsWith(`${name}-run-`));
+    expect(runs.length).toBeGreaterThanOrEqual(1);
+    if (name.startsWith('retailer')) {
+      expect(runs.length).toBeGreaterThanOrEqual(2);
+      const first = JSON.parse(readFileSync(join(dir, runs[0]!), 'utf8'));
+      expect(first.events.at(-1).eventType).toMatch(/CONTINUED_AS_NEW/);
+    }
   }
+  const activities = new Set(
+    files.filter((f) => f.startsWith('retailer')).flatMap((f) => scheduledActivities(JSON.parse(readFileSync(join(dir, f), 'utf8'))).map(([t]) => t)),
+  );
+  expect([...activities]).toEqual(expect.arrayContaining(['monitorContext', 'restoreRetailer', 'persistBatch', 'forwardAlerts', 'triggerIngestion', 'loadRuns']));
 });
 
-it('the v2 histories exercise the patched paths (stale diagnosis, operator actions)', () => {
-  const events = files
-    .filter((f) => f.startsWith('monitor-v2'))
-    .flatMap((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')).events as any[]);
-  const activities = new Set(events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean));
-  expect([...activities]).toEqual(expect.arrayContaining(['diagnoseStale', 'triggerIngestion', 'loadRuns', 'persistBatch', 'sendSlackAlert']));
-  const patches = events
-    .flatMap((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? [])
-    .map((p: { data: string }) => JSON.parse(Buffer.from(p.data, 'base64').toString('utf8')).id);
-  expect(patches.sort()).toEqual(['operator-actions-do-not-watch', 'stale-diagnosis']);
-});
-
-it.each(files)('%s replays deterministically', async (file) => {
+it.each(files)('%s replays with the same commands and the same activity inputs', async (file) => {
   const history = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, `replay-${file}`);
+  const replayed: Array<[string, unknown]> = [];
+  await Worker.runReplayHistory(
+    {
+      workflowBundle: await replayBundle(),
+      sinks: {
+        recorder: {
+          activity: {
+            fn: (_info: unknown, activityType: string, args: unknown[]) => void replayed.push([activityType, JSON.parse(JSON.stringify(args))]),
+            callDuringReplay: true,
+          },
+        },
+      } as any,
+    },
+    history,
+    `replay-${file}`,
+  );
+  expect(replayed).toEqual(scheduledActivities(history));
 });

@@ -134,6 +134,27 @@ describe('diagnoseStale', () => {
     expect(why).toMatch(/scheduled runs are being skipped by the overlap policy SKIP while ingest-hangco-\S+ is still open \(\d+ skipped so far\)/);
   });
 
+  it('names a queue no worker polls, and does not blame the overlap policy for the skips it causes', async () => {
+    const queue = 'ingest-nobody-polls';
+    const handle = await env.client.schedule.create({
+      scheduleId: 'ingest-orphan',
+      spec: { intervals: [{ every: '1s' }] },
+      action: { type: 'startWorkflow', workflowType: 'ingestRetailer', taskQueue: queue, args: [{ retailer: 'orphan' }] },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP },
+    });
+    cleanup.push(async () => {
+      const d = await handle.describe();
+      await handle.delete();
+      for (const a of d.info.recentActions) await env.client.workflow.getHandle(a.action.workflow.workflowId).terminate('test over').catch(() => undefined);
+    });
+    // The first run never gets a worker, so the next actions are skipped by SKIP: the misleading symptom.
+    await until('an action skipped by overlap', async () => (await handle.describe()).info.numActionsSkippedOverlap >= 2);
+    const acts = createTemporalActivities({ ...config, ingestion: { ...config.ingestion, taskQueue: queue } }, env.client);
+    const why = await acts.diagnoseStale({ retailer: 'orphan' });
+    expect(why).toMatch(/^no worker has polled `ingest-nobody-polls` in the last 5 min/);
+    expect(why).not.toMatch(/overlap policy/);
+  });
+
   it('explains a run that started late (a backfilled action taken long after its scheduled time)', async () => {
     const schedule = await createSchedule(env.client, 'lateco', { retailer: 'lateco' });
     const hourAgo = Date.now() - 3_600_000;

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { RECONCILER } from '../src/reconciler/types';
+import { SEARCH_ATTRIBUTES } from '../src/shared/messages';
 import { temporalCliPath } from './helpers/temporal';
 import { until } from './helpers/wait';
 
@@ -105,6 +106,7 @@ it('comes up, reports demo runs, alerts on a broken retailer, and goes down clea
     }, 150_000);
     expect(s.output()).toContain(`status page     : http://127.0.0.1:${ports.page}/`);
     expect(s.output()).toContain(`Temporal Web UI : http://127.0.0.1:${ports.ui}/namespaces/default/workflows/ingestion-monitor`);
+    expect(s.output()).toContain(`unhealthy       : http://127.0.0.1:${ports.ui}/namespaces/default/workflows?query=`);
 
     const health = await fetch(`http://127.0.0.1:${ports.page}/healthz`);
     expect(health.status).toBe(200);
@@ -133,6 +135,15 @@ it('comes up, reports demo runs, alerts on a broken retailer, and goes down clea
       const reconciler = await client.schedule.getHandle(RECONCILER.scheduleId).describe();
       expect(reconciler.action).toMatchObject({ type: 'startWorkflow', workflowType: RECONCILER.workflowType });
       expect((await client.schedule.getHandle('ingest-spar').describe()).action).toMatchObject({ workflowType: 'ingestRetailer' });
+      // The retailer monitors' search attributes are registered, so the Web UI can list the unhealthy ones.
+      const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace: 'default' });
+      expect(Object.keys(customAttributes ?? {})).toEqual(expect.arrayContaining(Object.values(SEARCH_ATTRIBUTES)));
+      const unhealthy = await until('spar listed as unhealthy by search attribute', async () => {
+        const ids: string[] = [];
+        for await (const wf of client.workflow.list({ query: `${SEARCH_ATTRIBUTES.health} = 'unhealthy'` })) ids.push(wf.workflowId);
+        return ids.includes('ingestion-monitor/spar') && ids;
+      }, 30_000);
+      expect(unhealthy).not.toContain('ingestion-monitor/checkers');
     } finally {
       await connection.close();
     }

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startStatusPage, type StatusPage } from '../src/status-page/server';
-import { SEEDED_RETAILERS, XSS_SUMMARY, seedDashboardData, type SeededData } from './helpers/dashboard-seed';
+import { SEEDED_RETAILERS, STALE_DIAGNOSIS, XSS_SUMMARY, seedDashboardData, type SeededData } from './helpers/dashboard-seed';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -89,6 +89,13 @@ describe('status page in Chromium', () => {
     await expect(page.locator('#panel-alert-events td[data-field="summary"]', { hasText: 'SKU count fell' }).textContent()).resolves.toBe(XSS_SUMMARY);
     expect(await page.locator('#panel-alert-events img, #panel-alert-events script').count()).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+  });
+
+  it('shows the stale diagnosis stored with an alert event, and a dash where there is none', async () => {
+    const stale = page.locator('#panel-alert-events tr', { hasText: 'no successful run for 4.2 h' });
+    expect(await stale.locator('td[data-field="diagnosis"]').textContent()).toBe(STALE_DIAGNOSIS);
+    const failures = page.locator('#panel-alert-events tr', { hasText: '2 consecutive failed runs' });
+    expect(await failures.locator('td[data-field="diagnosis"]').textContent()).toBe('—');
   });
 
   it('fits a 1366-pixel laptop screen without sideways scrolling', async () => {

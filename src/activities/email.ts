@@ -6,9 +6,11 @@
 import { createTransport, type Transporter } from 'nodemailer';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { MonitorConfig } from '../config';
-import { formatContextFrom, toEmail } from '../alerts/format';
+import { formatContextFrom, toEmail, type EmailContent } from '../alerts/format';
+import { toGroupedEmail } from '../alerts/grouped-format';
 import type { AlertEvent } from '../rules/types';
-import { currentAttempt, currentContext } from './http';
+import { currentAttempt, currentContext, heartbeating } from './http';
+import { groupIdempotencyKey } from './webhook';
 import type { AlertActivities, DeliveryOutcome } from './types';
 
 export const SMTP_UNAVAILABLE = 'SmtpUnavailable';
@@ -30,10 +32,11 @@ function secretsOf(smtpUrl: string): string[] {
 /** Message-ID local parts must avoid spaces, brackets and '@'. */
 const idPart = (s: string) => s.replace(/[^\w.\-/+=]/g, '-');
 
-export function createEmailActivities(config: MonitorConfig): Pick<AlertActivities, 'sendEmailAlert'> {
+/** Email delivery of one event or of a group; the activities below and grouped.ts share it. */
+export function createEmailDelivery(config: MonitorConfig) {
   const email = config.alerts.email;
   const ctx = formatContextFrom(config);
-  // One transporter per activities object: it parses the URL once and can be reused for every alert.
+  // One transporter per delivery object: it parses the URL once and can be reused for every alert.
   const transporter: Transporter | undefined = email
     ? createTransport({
         url: email.smtpUrl,
@@ -47,42 +50,57 @@ export function createEmailActivities(config: MonitorConfig): Pick<AlertActiviti
   const secrets = email ? secretsOf(email.smtpUrl) : [];
   const scrub = (s: string) => secrets.reduce((acc, x) => acc.split(x).join('[redacted]'), s).replace(/\s+/g, ' ').trim().slice(0, 200);
 
-  return {
-    async sendEmailAlert(event: AlertEvent): Promise<DeliveryOutcome> {
-      if (!email || !transporter) return { channel: 'email', status: 'not_configured' };
-      if (event.silenced) return { channel: 'email', status: 'silenced' };
-      const content = toEmail(event, ctx);
-      try {
-        const info = await transporter.sendMail({
+  /** Stable ids: a retried send has the same Message-ID, and every event of an incident threads together. */
+  async function send(content: EmailContent, messageId: string, references?: string): Promise<DeliveryOutcome> {
+    if (!email || !transporter) return { channel: 'email', status: 'not_configured' };
+    try {
+      const info = await heartbeating(() =>
+        transporter.sendMail({
           from: email.from,
           to: email.to,
           ...content,
-          // Stable ids: a retried send has the same Message-ID, and every event of an incident threads together.
-          messageId: `<${idPart(event.eventId)}@ingestion-monitor>`,
-          references: `<${idPart(event.incidentId)}@ingestion-monitor>`,
-        });
-        const rejected = info.rejected?.length ?? 0;
-        return {
-          channel: 'email',
-          status: 'delivered',
-          attempts: currentAttempt(),
-          ...(rejected ? { detail: `${rejected} recipient(s) rejected` } : {}),
-        };
-      } catch (err) {
-        const e = err as { responseCode?: unknown; response?: unknown; code?: unknown; message?: unknown };
-        const code = typeof e.code === 'string' ? e.code : undefined;
-        const replyCode = typeof e.responseCode === 'number' ? e.responseCode : undefined;
-        const detail =
-          replyCode !== undefined
-            ? `SMTP ${scrub(typeof e.response === 'string' ? e.response : String(replyCode))}`
-            : `SMTP ${code ?? 'error'}: ${scrub(typeof e.message === 'string' ? e.message : '')}`;
-        const permanent = replyCode !== undefined ? replyCode >= 500 : code !== undefined && PERMANENT_CODES.has(code);
-        if (permanent) {
-          currentContext()?.log.warn('Alert delivery failed permanently', { channel: 'email', detail });
-          return { channel: 'email', status: 'failed', attempts: currentAttempt(), detail };
-        }
-        throw ApplicationFailure.create({ type: SMTP_UNAVAILABLE, message: `Email not sent: ${detail}`, nonRetryable: false });
+          messageId: `<${idPart(messageId)}@ingestion-monitor>`,
+          ...(references ? { references: `<${idPart(references)}@ingestion-monitor>` } : {}),
+        }),
+      );
+      const rejected = info.rejected?.length ?? 0;
+      return {
+        channel: 'email',
+        status: 'delivered',
+        attempts: currentAttempt(),
+        ...(rejected ? { detail: `${rejected} recipient(s) rejected` } : {}),
+      };
+    } catch (err) {
+      const e = err as { responseCode?: unknown; response?: unknown; code?: unknown; message?: unknown };
+      const code = typeof e.code === 'string' ? e.code : undefined;
+      const replyCode = typeof e.responseCode === 'number' ? e.responseCode : undefined;
+      const detail =
+        replyCode !== undefined
+          ? `SMTP ${scrub(typeof e.response === 'string' ? e.response : String(replyCode))}`
+          : `SMTP ${code ?? 'error'}: ${scrub(typeof e.message === 'string' ? e.message : '')}`;
+      const permanent = replyCode !== undefined ? replyCode >= 500 : code !== undefined && PERMANENT_CODES.has(code);
+      if (permanent) {
+        currentContext()?.log.warn('Alert delivery failed permanently', { channel: 'email', detail });
+        return { channel: 'email', status: 'failed', attempts: currentAttempt(), detail };
       }
+      throw ApplicationFailure.create({ type: SMTP_UNAVAILABLE, message: `Email not sent: ${detail}`, nonRetryable: false });
+    }
+  }
+
+  return {
+    async one(event: AlertEvent): Promise<DeliveryOutcome> {
+      if (!email || !transporter) return { channel: 'email', status: 'not_configured' };
+      if (event.silenced) return { channel: 'email', status: 'silenced' };
+      return send(toEmail(event, ctx), event.eventId, event.incidentId);
+    },
+    /** `events` already filtered of silenced ones and non-empty. */
+    async group(events: AlertEvent[]): Promise<DeliveryOutcome> {
+      return send(toGroupedEmail(events, ctx), groupIdempotencyKey(events));
     },
   };
+}
+
+export function createEmailActivities(config: MonitorConfig): Pick<AlertActivities, 'sendEmailAlert'> {
+  const email = createEmailDelivery(config);
+  return { sendEmailAlert: (event: AlertEvent) => email.one(event) };
 }

@@ -29,6 +29,26 @@ export function currentContext(): Context | undefined {
   }
 }
 
+/**
+ * Heartbeat interval while a request is in flight: well under a second, so a workflow can give the alert
+ * activities a heartbeatTimeout of a few seconds and a dead worker's alert is retried that soon (the SDK
+ * throttles what actually reaches the server).
+ */
+export const HEARTBEAT_EVERY_MS = 500;
+
+/** Runs `work`, heartbeating every HEARTBEAT_EVERY_MS while it is in flight (only inside an activity). */
+export async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
+  const ctx = currentContext();
+  if (!ctx) return work();
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 export function currentAttempt(): number {
   return currentContext()?.info.attempt ?? 1;
 }
@@ -79,7 +99,7 @@ export async function postAlert(o: PostOptions): Promise<DeliveryOutcome> {
   const ctx = currentContext();
   let res: AxiosResponse<string>;
   try {
-    res = await axios.post<string>(o.url, o.body, {
+    res = await heartbeating(() => axios.post<string>(o.url, o.body, {
       timeout: o.timeoutMs,
       headers: { 'Content-Type': 'application/json', 'User-Agent': 'ingestion-monitor', ...o.headers },
       // Keep the raw text: Slack answers errors as plain text (`invalid_payload`), and we only excerpt it.
@@ -91,7 +111,7 @@ export async function postAlert(o: PostOptions): Promise<DeliveryOutcome> {
       maxRedirects: 0,
       // Activity cancellation (workflow cancelled, heartbeat timeout) aborts the request.
       signal: ctx?.cancellationSignal,
-    });
+    }));
   } catch (err) {
     if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
     const code = (err as { code?: unknown }).code;

@@ -4,6 +4,8 @@ import type { Kysely } from 'kysely';
 import type { MonitorConfig } from '../config';
 import type { Database } from '../db/schema';
 import { createEmailActivities } from './email';
+import { createFleetActivities } from './fleet';
+import { createGroupedAlertActivities } from './grouped';
 import { createPostgresActivities } from './postgres';
 import { createSlackActivities } from './slack';
 import { createTemporalActivities } from './temporal';
@@ -16,6 +18,8 @@ export function createActivities(config: MonitorConfig, db: Kysely<Database>, cl
     ...createSlackActivities(config),
     ...createWebhookActivities(config),
     ...createEmailActivities(config),
+    ...createGroupedAlertActivities(config),
     ...createTemporalActivities(config, client),
+    ...createFleetActivities(config, client),
   };
 }

@@ -1,6 +1,7 @@
 /**
- * Why might a retailer's data be stale, judged from its Schedule's description? Pure (clock passed in) so
- * every branch is easy to follow; src/activities/temporal.ts fetches the description and open runs.
+ * Why might a retailer's data be stale, judged from its ingestion task queue's pollers and its Schedule's
+ * description? Pure (clock passed in) so every branch is easy to follow; src/activities/temporal.ts fetches
+ * the pollers, the description and the open runs.
  */
 import type { ScheduleDescription } from '@temporalio/client';
 
@@ -31,13 +32,38 @@ function period(d: ScheduleFacts): number | undefined {
   return a && b ? b.getTime() - a.getTime() : undefined;
 }
 
-/** Reasons found, most telling first, joined into one line; undefined when none applies. */
+/** A worker polling the ingestion task queue, as DescribeTaskQueue lists it (workflow and activity pollers). */
+export interface PollerFacts {
+  identity?: string;
+  lastAccessTime?: number;
+}
+
+/** A poller seen this recently is polling (workers poll continuously; the server refreshes every minute or so). */
+export const POLLER_FRESH_MS = 2 * 60_000;
+/** How far back Temporal remembers pollers: an empty list means none in this window. */
+export const POLLER_HISTORY_MS = 5 * 60_000;
+
+/**
+ * "No worker polls the queue", when that is so: no poller listed, or none seen within POLLER_FRESH_MS.
+ * Undefined when some worker is polling.
+ */
+export function explainPollers(taskQueue: string, pollers: PollerFacts[], now: number): string | undefined {
+  const seen = pollers.map((p) => p.lastAccessTime).filter((t): t is number => typeof t === 'number' && Number.isFinite(t));
+  const newest = seen.length ? Math.max(...seen) : undefined;
+  if (newest !== undefined && now - newest <= POLLER_FRESH_MS) return undefined;
+  if (newest !== undefined) return `no worker has polled \`${taskQueue}\` since ${new Date(newest).toISOString()}`;
+  if (pollers.length) return `no worker has polled \`${taskQueue}\` recently`; // listed, but without a time
+  return `no worker has polled \`${taskQueue}\` in the last ${formatDuration(POLLER_HISTORY_MS)}`;
+}
+
+/** Schedule reasons found, most telling first, joined into one line; undefined when none applies. */
 export function explainSchedule(
   d: ScheduleFacts,
   openRuns: OpenRun[],
   now: number,
   typicalDurationMs?: number,
   pause?: { at: Date; by?: string },
+  opts: { queueUnpolled?: boolean } = {},
 ): string | undefined {
   const id = d.scheduleId;
   const reasons: string[] = [];
@@ -62,7 +88,9 @@ export function explainSchedule(
   const last = actions[actions.length - 1];
   // An action was due since the last one was taken, yet none was taken.
   const overdue = !d.state.paused && (every === undefined || !last || now - last.takenAt.getTime() > every);
-  if (overdue && d.info.numActionsSkippedOverlap > 0 && d.policies.overlap !== 'ALLOW_ALL' && (openRuns.length > 0 || every !== undefined)) {
+  // With no worker polling, the previous run never finishes, so the Schedule counts its actions as skipped by
+  // the overlap policy: true, but the cause is the missing worker (said first), not the policy.
+  if (overdue && !opts.queueUnpolled && d.info.numActionsSkippedOverlap > 0 && d.policies.overlap !== 'ALLOW_ALL' && (openRuns.length > 0 || every !== undefined)) {
     const blocker = openRuns[0] ? ` while ${openRuns[0].workflowId} is still open` : '';
     reasons.push(`scheduled runs are being skipped by the overlap policy ${d.policies.overlap}${blocker} (${d.info.numActionsSkippedOverlap} skipped so far)`);
   }
@@ -76,4 +104,10 @@ export function explainSchedule(
     }
   }
   return reasons.length ? reasons.join('; ') : undefined;
+}
+
+/** The whole diagnosis: the poller reason first (it explains the rest), then the Schedule's. */
+export function combineDiagnosis(pollers: string | undefined, schedule: string | undefined): string | undefined {
+  const parts = [pollers, schedule].filter((p): p is string => !!p);
+  return parts.length ? parts.join('; ') : undefined;
 }

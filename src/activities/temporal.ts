@@ -4,12 +4,17 @@
  * "Not found" is an answer, never an error; connection errors throw and are retried by Temporal.
  */
 import { type Client, type ScheduleDescription, ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
 import type { MonitorConfig } from '../config';
 import { createReconcilerActivities, visibilityString } from '../reconciler/activities';
 import type { ReconcilerActivities } from '../reconciler/types';
 import { whoPaused } from './schedule-pause';
-import { explainSchedule, type OpenRun } from './stale-diagnosis';
+import { combineDiagnosis, explainPollers, explainSchedule, type OpenRun, type PollerFacts } from './stale-diagnosis';
 import type { StaleDiagnosisRequest, TemporalActivities } from './types';
+import { isUnavailableHere } from './grpc';
+
+const { TaskQueueKind, TaskQueueType } = temporal.api.enums.v1;
 
 /** At most this many open runs are described per diagnosis (ALLOW_ALL schedules can pile them up). */
 const MAX_OPEN_RUNS = 5;
@@ -44,6 +49,20 @@ export function createTemporalActivities(config: MonitorConfig, client: Client):
     return [...runs.values()].sort((a, b) => a.startedAt - b.startedAt);
   }
 
+  /** Workflow and activity pollers of the ingestion task queue (Temporal lists those seen in the last minutes). */
+  async function pollersOf(queue: string): Promise<PollerFacts[]> {
+    const out: PollerFacts[] = [];
+    for (const taskQueueType of [TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY]) {
+      const res = await client.workflowService.describeTaskQueue({
+        namespace: client.options.namespace,
+        taskQueue: { name: queue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        taskQueueType,
+      });
+      for (const p of res.pollers ?? []) out.push({ identity: p.identity ?? undefined, lastAccessTime: optionalTsToMs(p.lastAccessTime) });
+    }
+    return out;
+  }
+
   return {
     async triggerIngestion({ retailer, schedule }) {
       const id = scheduleIdFor(config, retailer, schedule);
@@ -63,16 +82,21 @@ export function createTemporalActivities(config: MonitorConfig, client: Client):
     },
 
     async diagnoseStale(req: StaleDiagnosisRequest) {
+      const now = Date.now();
+      // No worker polling the ingestion queue explains everything else (runs never start or never finish).
+      const pollers = taskQueue ? explainPollers(taskQueue, await pollersOf(taskQueue), now) : undefined;
       const id = scheduleIdFor(config, req.retailer, req.schedule);
       let description;
       try {
         description = await client.schedule.getHandle(id).describe();
       } catch (err) {
-        if (err instanceof ScheduleNotFoundError) return undefined;
+        // No schedule, or a server / role without the schedules API: nothing more to say than the pollers.
+        if (err instanceof ScheduleNotFoundError || isUnavailableHere(err)) return pollers;
         throw err;
       }
       const pause = description.state.paused ? await whoPaused(client, id) : undefined;
-      return explainSchedule(description, await openRuns(description), Date.now(), req.typicalDurationMs, pause);
+      const schedule = explainSchedule(description, await openRuns(description), now, req.typicalDurationMs, pause, { queueUnpolled: pollers !== undefined });
+      return combineDiagnosis(pollers, schedule);
     },
 
     ...createReconcilerActivities({

@@ -1,66 +1,93 @@
 /**
- * What the workflow asks of the outside world. Implementations are grouped by the system they touch
- * (postgres.ts, slack.ts, webhook.ts, email.ts); the workflow sees only these signatures.
+ * What the workflows ask of the outside world. Implementations are grouped by the system they touch
+ * (postgres.ts, slack.ts, webhook.ts, email.ts, temporal.ts, fleet.ts); the workflows see only these
+ * signatures.
  */
-import type { AlertEvent, RetailerStatus, RunSummary } from '../rules/types';
+import type { ThresholdOverrides, Thresholds } from '../rules/thresholds';
+import type { RetailerRestore } from '../rules/retailer-monitor';
+import type { AlertEvent, RetailerStatus, RunSummary, Silence } from '../rules/types';
+import type { AlertRecord, Channel, DeliveryOutcome, OperatorActionInput } from '../shared/messages';
 
-export type Channel = 'slack' | 'webhook' | 'email';
-
-export interface DeliveryOutcome {
-  channel: Channel;
-  /** not_configured: the channel has no URL/SMTP set; silenced: a silence covered the alert. */
-  status: 'delivered' | 'failed' | 'not_configured' | 'silenced';
-  attempts?: number;
-  /** Why a delivery failed (HTTP status and body excerpt, SMTP reply …); never the secret URL. */
-  detail?: string;
-}
-
-export interface AlertRecord {
-  event: AlertEvent;
-  delivery: DeliveryOutcome[];
-}
+export type { AlertRecord, Channel, DeliveryOutcome };
+export type OperatorAction = OperatorActionInput;
 
 /** One batched write: everything that changed since the last flush. */
 export interface PersistBatch {
   runs: RunSummary[];
   statuses: RetailerStatus[];
   alerts: AlertRecord[];
-  /** Optional so histories recorded before operator actions existed still replay. */
   actions?: OperatorAction[];
+  /**
+   * Per-retailer settings to keep in `retailer_status.settings` (thresholds overrides and silences), so a
+   * monitor started fresh (after a termination) gets them back.
+   */
+  settings?: RetailerSettings[];
 }
 
-export interface PostgresActivities {
-  persistBatch(batch: PersistBatch): Promise<{ runs: number; statuses: number; alerts: number }>;
-  /** A retailer's runs with finished_at in [from, to] (epoch ms), oldest first, for reprocessing. */
-  loadRuns(req: { retailer: string; from: number; to: number }): Promise<RunSummary[]>;
+export interface RetailerSettings {
+  retailer: string;
+  overrides?: ThresholdOverrides;
+  silences: Silence[];
 }
 
-/** What an operator did (silence, ack, replay, reprocess …), recorded in `operator_actions`. */
-export interface OperatorAction {
-  /** Deterministic id (workflow-side sequence), so a retried write never duplicates it. */
-  actionId: string;
-  at: number;
-  action: 'silence' | 'unsilence' | 'acknowledge' | 'replay' | 'reprocess' | 'set_thresholds';
-  retailer?: string;
-  rule?: string;
-  incidentId?: string;
-  by: string;
-  reason?: string;
-  until?: number;
-  outcome?: string;
+/** A row Postgres refused for a data reason; recorded in `quarantine` and skipped. */
+export interface QuarantinedRow {
+  table: string;
+  key: string;
+  reason: string;
+}
+
+export interface PersistResult {
+  runs: number;
+  statuses: number;
+  alerts: number;
+  /** Rows Postgres refused for a data reason (bad encoding, out-of-range date …), each recorded in `quarantine`. */
+  quarantined: QuarantinedRow[];
 }
 
 /**
- * Activities that talk to Temporal itself about the *ingestion* workflows (schedules, visibility).
+ * What Postgres knows of a retailer, for a monitor started fresh (first deploy of this version, or after a
+ * termination): the rule engine's own restore shape. Undefined fields were never recorded.
+ */
+export type RestoredRetailer = RetailerRestore;
+
+export interface PostgresActivities {
+  /**
+   * Idempotent batched write. Rows Postgres refuses for a data reason (SQLSTATE classes 22 and 23, except
+   * unique violations handled by ON CONFLICT) are quarantined one by one and the rest is written; a
+   * connection error throws (retried by Temporal until Postgres is back).
+   */
+  persistBatch(batch: PersistBatch): Promise<PersistResult>;
+  /** A retailer's runs with finished_at in [from, to] (epoch ms), oldest first, for reprocessing. */
+  loadRuns(req: { retailer: string; from: number; to: number }): Promise<RunSummary[]>;
+  /** What Postgres knows of a retailer; undefined if nothing at all. */
+  restoreRetailer(req: { retailer: string; keepRuns: number; keepRunIds: number; skuWindow: number }): Promise<RestoredRetailer | undefined>;
+}
+
+/**
+ * Activities that talk to Temporal itself: about the *ingestion* workflows (schedules, visibility, task
+ * queue pollers) and about the monitor's own workflows (fleet hand-over, expected retailers).
  */
 export interface TemporalActivities {
   /** Re-run a retailer's ingestion now: trigger its Schedule if it has one, else start the ingestion workflow. */
   triggerIngestion(req: { retailer: string; schedule?: string }): Promise<{ how: 'schedule' | 'workflow' | 'none'; id?: string; detail: string }>;
   /**
-   * Why might a retailer be stale? Looks at its Schedule (paused, skipped by overlap policy, started late)
-   * and its open ingestion runs (running past the usual duration). Undefined when nothing explains it.
+   * Why might a retailer be stale? Looks at the ingestion task queue's pollers (no worker polling), its
+   * Schedule (paused, skipped by overlap policy, started late) and its open ingestion runs (running past
+   * the usual duration). Undefined when nothing explains it.
    */
   diagnoseStale(req: StaleDiagnosisRequest): Promise<string | undefined>;
+}
+
+export interface FleetActivities {
+  /** Hand alert events to the fleet workflow (signal-with-start, so a terminated fleet comes back). */
+  forwardAlerts(req: { fleetWorkflowId: string; events: AlertEvent[] }): Promise<void>;
+  /** The fleet's default thresholds and whether the custom search attributes are registered. */
+  monitorContext(req: { fleetWorkflowId: string }): Promise<{ defaults?: Thresholds; searchAttributes: boolean }>;
+  /** Start the retailer monitors of `retailers` that are not running (conflict policy use-existing). */
+  ensureRetailerMonitors(req: { retailers: string[]; fleetWorkflowId: string; retailerWorkflowIdPrefix: string }): Promise<{ started: string[] }>;
+  /** Signal every running retailer monitor the new fleet defaults. */
+  pushFleetDefaults(req: { defaults: Thresholds; retailerWorkflowIdPrefix: string }): Promise<{ signalled: number }>;
 }
 
 export interface StaleDiagnosisRequest {
@@ -75,12 +102,15 @@ export interface StaleDiagnosisRequest {
 /**
  * One activity per channel. Each returns an outcome rather than throwing for permanent failures (a 4xx
  * such as Slack's invalid_payload), and throws a retryable ApplicationFailure for 429 / 5xx / network
- * errors (with `nextRetryDelay` from Retry-After) so Temporal's retry policy does the backoff.
+ * errors (with `nextRetryDelay` from Retry-After) so Temporal's retry policy does the backoff. They
+ * heartbeat while waiting, so a worker that dies mid-send is noticed within the heartbeat timeout.
  */
 export interface AlertActivities {
   sendSlackAlert(event: AlertEvent): Promise<DeliveryOutcome>;
   sendWebhookAlert(event: AlertEvent): Promise<DeliveryOutcome>;
   sendEmailAlert(event: AlertEvent): Promise<DeliveryOutcome>;
+  /** One message per channel naming several retailers firing (or resolving) the same rule. */
+  sendGroupedAlert(req: { channel: Channel; events: AlertEvent[] }): Promise<DeliveryOutcome>;
 }
 
-export type MonitorActivities = PostgresActivities & AlertActivities & TemporalActivities;
+export type MonitorActivities = PostgresActivities & AlertActivities & TemporalActivities & FleetActivities;

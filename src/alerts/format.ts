@@ -5,7 +5,7 @@
  */
 import type { MonitorConfig } from '../config';
 import type { AlertEvent, AlertFigures, RuleId } from '../rules/types';
-import { humanDuration } from '../rules/monitor-state';
+import { humanDuration } from '../rules/retailer-monitor';
 import { HOUR_MS } from '../rules/thresholds';
 
 export interface FormatContext {
@@ -50,13 +50,13 @@ export const RULE_LABELS: Record<RuleId, string> = {
   sku_drop: 'SKU count drop',
 };
 
-const KIND_PREFIX: Record<AlertEvent['kind'], string> = {
+export const KIND_PREFIX: Record<AlertEvent['kind'], string> = {
   fire: '🔴 FIRING',
   renotify: '🔁 STILL FIRING',
   resolve: '✅ RESOLVED',
 };
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+export const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
  * Shortens to at most `max` UTF-16 units (≥ the character count Slack checks), never splitting a
@@ -105,7 +105,7 @@ export function alertFigures(event: AlertEvent): Figure[] {
   return out;
 }
 
-function workflowUrl(ctx: FormatContext, workflowId: string, runId?: string): string {
+export function workflowUrl(ctx: FormatContext, workflowId: string, runId?: string): string {
   const base = `${ctx.temporalUiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(ctx.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   // Without a run id the UI redirects to the latest run, which also follows the monitor across continue-as-new.
   return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
@@ -161,15 +161,15 @@ const commandList = (c: AlertCommands): string[] => [c.replay, ...(c.ack ? [c.ac
 // ---------------------------------------------------------------------------------------------- Slack
 
 /** Slack mrkdwn needs only these three escaped; everything else is literal. */
-function mrkdwn(s: string): string {
+export function mrkdwn(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** Characters that would end a `<url|label>` link early. */
-const slackUrl = (u: string): string => u.replace(/[<>| ]/g, (c) => encodeURIComponent(c));
+export const slackUrl = (u: string): string => u.replace(/[<>| ]/g, (c) => encodeURIComponent(c));
 
 /** Block Kit limits (https://api.slack.com/reference/block-kit/blocks). */
-export const SLACK_LIMITS = { headerText: 150, sectionText: 3000, fields: 10, fieldText: 2000, contextElements: 10 } as const;
+export const SLACK_LIMITS = { headerText: 150, sectionText: 3000, fields: 10, fieldText: 2000, contextElements: 10, blocks: 50, messageText: 40_000 } as const;
 
 export function toSlackMessage(event: AlertEvent, ctx: FormatContext): Record<string, unknown> {
   const title = alertTitle(event);
@@ -178,8 +178,9 @@ export function toSlackMessage(event: AlertEvent, ctx: FormatContext): Record<st
   const commands = commandList(alertCommands(event, ctx)).map((c) => `\`${mrkdwn(c)}\``);
   const steps = remediationSteps(event).map((s, i) => `${i + 1}. ${mrkdwn(s)}`);
   return {
-    // Shown in notifications and by clients that cannot render blocks.
-    text: clip(`${title}: ${event.summary}`, SLACK_LIMITS.sectionText),
+    // Shown in notifications and by clients that cannot render blocks. Slack parses it as mrkdwn too, so it is
+    // escaped like the blocks: `<!channel>` in an error text must not page the whole channel.
+    text: clip(mrkdwn(`${title}: ${event.summary}`), SLACK_LIMITS.sectionText),
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: clip(title, SLACK_LIMITS.headerText), emoji: true } },
       {

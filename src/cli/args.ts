@@ -1,17 +1,18 @@
 /**
- * Command-line options → signal arguments, validated with the same zod schemas the workflow applies on
- * receipt, so a bad argument is refused here with a clear message instead of becoming a silent rejection
- * counter in the monitor. Pure (clock passed in); throws CliError(exit 2) on bad input.
+ * Command-line options → Update arguments, validated with the same zod schemas the monitors' Update
+ * validators apply, so a bad argument is refused here with a clear message before anything is sent.
+ * Pure (clock passed in); throws CliError(exit 2) on bad input.
  */
 import { hostname, userInfo } from 'node:os';
 import type { z } from 'zod';
-import type { AcknowledgeArgs, ReplayArgs, ReprocessArgs, SetThresholdsArgs, SilenceArgs, UnsilenceArgs } from '../shared/messages';
+import type { AcknowledgeArgs, ExpectedRetailersArgs, ReplayArgs, ReprocessArgs, SetThresholdsArgs, SilenceArgs, UnsilenceArgs } from '../shared/messages';
 import {
   acknowledgeArgsSchema,
   replayArgsSchema,
   reprocessArgsSchema,
   setThresholdsArgsSchema,
   silenceArgsSchema,
+  slugSchema,
   unsilenceArgsSchema,
 } from '../shared/operator';
 import { runReportSchema, type RunReportInput } from '../shared/report';
@@ -173,4 +174,16 @@ export function reportsFromJson(text: string, source: string, now: number): RunR
     }
     return report as RunReportInput;
   });
+}
+
+/** `expect <retailer...> [--remove]`: every argument must be a retailer slug. */
+export function expectedArgs(retailers: string[], remove: boolean, by: string): ExpectedRetailersArgs {
+  if (retailers.length === 0) throw usageError('name at least one retailer');
+  const slugs = retailers.map((r) => {
+    const parsed = slugSchema.safeParse(r);
+    if (!parsed.success) throw usageError(`invalid arguments: <retailer>: ${JSON.stringify(r.slice(0, 100))} is not a lower-case slug`);
+    return parsed.data;
+  });
+  const unique = [...new Set(slugs)];
+  return remove ? { remove: unique, by } : { add: unique, by };
 }

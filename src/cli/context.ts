@@ -4,7 +4,7 @@
  * profiles…) exactly like the worker; --address / --namespace override them.
  */
 import { Client, Connection } from '@temporalio/client';
-import { monitorHandle } from '../client';
+import { fleetHandle, retailerHandle, type MonitorTarget } from '../client';
 import { resolveConnection } from '../connection';
 import { CliError, credentialsRefused, EXIT, temporalError, type TemporalTarget } from './errors';
 
@@ -14,7 +14,10 @@ export const CONNECT_TIMEOUT_MS = 4_000;
 export const RPC_TIMEOUT_MS = 10_000;
 
 export interface GlobalOptions {
+  /** The fleet workflow's id; retailer monitors are `ingestion-monitor/<retailer>`. */
   workflowId: string;
+  /** Retailer monitors are `<prefix><retailer>` (MONITOR_RETAILER_ID_PREFIX). */
+  retailerPrefix?: string;
   json?: boolean;
   address?: string;
   namespace?: string;
@@ -36,9 +39,14 @@ export class Output {
 export interface Temporal {
   client: Client;
   target: TemporalTarget;
+  /** Where the monitors are (fleet workflow id); for the client helpers in src/client.ts. */
+  monitors: MonitorTarget;
   /** Run one RPC under the deadline, translating SDK errors into CliErrors. */
   call<T>(fn: () => Promise<T>): Promise<T>;
-  monitor(): ReturnType<typeof monitorHandle>;
+  /** The fleet workflow (fleet thresholds, expected retailers, incidents and alerts across retailers). */
+  fleet(): ReturnType<typeof fleetHandle>;
+  /** One retailer's monitor (`ingestion-monitor/<retailer>`). */
+  retailer(retailer: string): ReturnType<typeof retailerHandle>;
   close(): Promise<void>;
 }
 
@@ -61,9 +69,11 @@ export async function connectTemporal(g: GlobalOptions): Promise<Temporal> {
     throw credentialsRefused(err, target) ?? new CliError(`cannot reach Temporal at ${target.address} — is the server running? (TEMPORAL_ADDRESS / --address)`, EXIT.unreachable);
   }
   const client = new Client({ connection, namespace: target.namespace });
+  const monitors: MonitorTarget = { workflowId: g.workflowId, retailerWorkflowIdPrefix: g.retailerPrefix };
   return {
     client,
     target,
+    monitors,
     async call(fn) {
       try {
         return await client.withDeadline(Date.now() + RPC_TIMEOUT_MS, fn);
@@ -71,7 +81,8 @@ export async function connectTemporal(g: GlobalOptions): Promise<Temporal> {
         throw temporalError(err, target, RPC_TIMEOUT_MS);
       }
     },
-    monitor: () => monitorHandle(client, g.workflowId),
+    fleet: () => fleetHandle(client, monitors),
+    retailer: (retailer) => retailerHandle(client, retailer, monitors),
     close: () => connection.close(),
   };
 }

@@ -2,7 +2,8 @@
  * Exit codes and the translation of SDK / driver errors into one readable line each.
  * Scripts branch on the exit code, people read the line; neither should ever see a stack trace.
  */
-import { NamespaceNotFoundError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import { NamespaceNotFoundError, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { CommandRejectedError, UnknownRetailerError } from '../client';
 import { InvalidRunReportError } from '../shared/report';
 
 export const EXIT = { ok: 0, unexpected: 1, usage: 2, notFound: 3, unreachable: 4 } as const;
@@ -12,7 +13,8 @@ Exit codes:
   0  ok
   1  unexpected error (including a monitor that did not answer in time)
   2  bad arguments or usage
-  3  not found: retailer, incident, or the monitor workflow is not running
+  3  not found or refused: unknown retailer or incident, a command the monitor refused,
+     or the fleet workflow is not running (nothing was changed or created)
   4  cannot connect to Temporal (or, for migrate, to the database)`;
 
 export class CliError extends Error {
@@ -47,10 +49,15 @@ function grpcCode(err: unknown): number | undefined {
 export function temporalError(err: unknown, t: TemporalTarget, rpcTimeoutMs: number): CliError {
   if (err instanceof CliError) return err;
   if (err instanceof InvalidRunReportError) return usageError(err.message);
+  // A retailer with no running monitor: commandRetailer checked before sending, so nothing was created.
+  if (err instanceof UnknownRetailerError) return notFound(`${err.message}; see \`status\` for the retailers`);
+  // The monitor's validator (or handler) said no: unknown incident, bad arguments …
+  if (err instanceof CommandRejectedError) return notFound(err.message);
+  if (err instanceof WorkflowUpdateFailedError) return notFound(`refused: ${err.cause?.message ?? err.message}`);
   if (err instanceof WorkflowNotFoundError) {
     return notFound(
       `monitor workflow "${t.workflowId}" is not running in namespace "${t.namespace}" ` +
-        '(check --workflow-id / MONITOR_WORKFLOW_ID, or start the monitor with `npm start`)',
+        '(check --workflow-id / MONITOR_WORKFLOW_ID, or start the monitor worker: `npm run worker` or `npm start`)',
     );
   }
   if (err instanceof NamespaceNotFoundError) return notFound(`namespace "${t.namespace}" does not exist on Temporal at ${t.address}`);

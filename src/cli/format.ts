@@ -1,10 +1,43 @@
 /**
  * Pure formatting for the CLI: duration parsing ('2h' → ms), ages ('3.2 h ago'), and the tables.
  * No I/O and the clock is passed in, so every function here is unit-tested directly.
+ * Query results carry ISO-8601 times (src/rules/types.ts `IsoTimes`); ages are computed from them here.
  */
 import Table from 'cli-table3';
 import type { Thresholds } from '../rules/thresholds';
-import type { Incident, MonitorStatus, RetailerDetail, RetailerStatus, RunSummary, Silence } from '../rules/types';
+import type { AlertEvent, Health, Incident, IsoTimes, MonitorCounters, Rejection, RetailerStatus, RunSummary, Silence } from '../rules/types';
+import type { FleetIncident, RetailerView } from '../shared/messages';
+
+/** The query shapes the CLI prints (times as ISO strings). */
+export type IncidentView = IsoTimes<Incident>;
+export type RunView = IsoTimes<RunSummary>;
+export type SilenceView = IsoTimes<Silence>;
+export type AlertView = IsoTimes<AlertEvent>;
+export type FleetIncidentView = IsoTimes<FleetIncident>;
+/** One row of `status`: a retailer's view without its run list, baseline and counters. */
+export type RetailerRow = IsoTimes<RetailerStatus>;
+
+/** What `status` prints: every running retailer monitor, and the fleet's settings. */
+export interface FleetStatus {
+  /** The fleet workflow's id. */
+  fleet: string;
+  defaults: Thresholds;
+  expectedRetailers: string[];
+  retailers: RetailerRow[];
+  /** Summed over the retailers shown. */
+  counters: MonitorCounters;
+  /** The newest rejections across the retailers shown, oldest first. */
+  recentRejections: IsoTimes<Rejection>[];
+  /** Expected retailers with no running monitor (the fleet starts them; a gap here is worth a look). */
+  notRunning: string[];
+  /** Monitors that did not answer their query (a poisoned or stuck monitor never hides the others). */
+  unreadable: { retailer: string; error: string }[];
+  /** More monitors are running than `status` reads (see --limit). */
+  truncated: boolean;
+}
+
+/** Epoch ms of an ISO time from a query result (undefined stays undefined). */
+export const msOf = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso));
 
 const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -48,8 +81,8 @@ const ANSI = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
 export type Colour = keyof typeof ANSI;
 export const paint = (text: string, colour: Colour, on: boolean): string => (on ? `\x1b[${ANSI[colour]}m${text}\x1b[0m` : text);
 
-const HEALTH_COLOUR: Record<RetailerStatus['health'], Colour> = { healthy: 'green', unhealthy: 'red', silenced: 'yellow' };
-export const formatHealth = (h: RetailerStatus['health'], colour: boolean) => paint(h, HEALTH_COLOUR[h], colour);
+const HEALTH_COLOUR: Record<Health, Colour> = { healthy: 'green', unhealthy: 'red', silenced: 'yellow' };
+export const formatHealth = (h: Health, colour: boolean) => paint(h, HEALTH_COLOUR[h] ?? 'yellow', colour);
 
 function table(head: string[], colour: boolean): Table.Table {
   // cli-table3 colours headers red by default; we want plain output unless we were asked for colour.
@@ -57,16 +90,24 @@ function table(head: string[], colour: boolean): Table.Table {
   return new Table({ head, style: { compact: true, head: colour ? ['bold'] : [], border: colour ? ['grey'] : [] } });
 }
 
-const runCell = (run: RunSummary | undefined, now: number, colour: boolean) =>
-  run ? `${paint(run.status, run.status === 'success' ? 'green' : 'red', colour)} · ${formatAge(run.finishedAt, now)}` : '—';
+const age = (iso: string | undefined, now: number, none = '—') => (iso === undefined ? none : formatAge(Date.parse(iso), now));
 
-const incidentRules = (incidents: Incident[]) =>
+const runCell = (run: RunView | undefined, now: number, colour: boolean) =>
+  run ? `${paint(run.status, run.status === 'success' ? 'green' : 'red', colour)} · ${age(run.finishedAt, now)}` : '—';
+
+const incidentRules = (incidents: IncidentView[]) =>
   incidents.length ? incidents.map((i) => (i.acknowledged ? `${i.rule} (acked)` : i.rule)).join(', ') : '—';
 
-export function renderStatus(s: MonitorStatus, now: number, colour: boolean): string {
+/** Cut to `max` characters for a table cell (never splits a surrogate pair). */
+function cut(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : text;
+}
+
+export function renderStatus(s: FleetStatus, now: number, colour: boolean): string {
   const lines: string[] = [];
   if (s.retailers.length === 0) {
-    lines.push('no retailers yet: nothing has reported to the monitor');
+    lines.push('no retailers yet: no retailer monitor is running (a monitor starts with its retailer\'s first report, or via `expect`)');
   } else {
     const t = table(['retailer', 'health', 'last run', 'last success', 'streak', 'avg SKUs', 'open incidents'], colour);
     for (const r of s.retailers) {
@@ -74,7 +115,7 @@ export function renderStatus(s: MonitorStatus, now: number, colour: boolean): st
         r.retailer,
         formatHealth(r.health, colour),
         runCell(r.lastRun, now, colour),
-        r.lastSuccessAt === undefined ? 'never' : formatAge(r.lastSuccessAt, now),
+        age(r.lastSuccessAt, now, 'never'),
         String(r.consecutiveFailures),
         formatCount(r.trailingAverage),
         incidentRules(r.openIncidents),
@@ -85,7 +126,10 @@ export function renderStatus(s: MonitorStatus, now: number, colour: boolean): st
   const c = s.counters;
   lines.push(`reports: ${c.accepted} accepted · ${c.rejected} rejected · ${c.duplicates} duplicates · ${c.outOfOrder} out of order`);
   const last = s.recentRejections[s.recentRejections.length - 1];
-  if (last) lines.push(paint(`last rejection (${formatAge(last.at, now)}): ${last.reason}`, 'yellow', colour));
+  if (last) lines.push(paint(`last rejection (${age(last.at, now)}${last.retailer ? `, ${last.retailer}` : ''}): ${last.reason}`, 'yellow', colour));
+  if (s.notRunning.length) lines.push(paint(`expected but no monitor running: ${s.notRunning.join(', ')}`, 'yellow', colour));
+  for (const u of s.unreadable) lines.push(paint(`${u.retailer}: monitor did not answer (${u.error})`, 'red', colour));
+  if (s.truncated) lines.push(paint(`only the first ${s.retailers.length + s.unreadable.length} running monitors are shown (--limit)`, 'yellow', colour));
   return lines.join('\n');
 }
 
@@ -110,34 +154,44 @@ export function formatThresholdChanges(t: Partial<Thresholds>): string {
   return parts.join(' · ');
 }
 
-export const formatSilence = (s: Silence, now: number): string =>
-  `${s.rule === '*' ? 'all rules' : s.rule} until ${new Date(s.until).toISOString()} (${formatAge(s.until, now)}) by ${s.by}: ${s.reason}`;
+export const formatSilence = (s: SilenceView, now: number): string =>
+  `${s.rule === '*' ? 'all rules' : s.rule} until ${s.until} (${age(s.until, now)}) by ${s.by}: ${s.reason}`;
 
-export function renderIncidents(incidents: Incident[], now: number, colour: boolean): string {
+export function renderIncidents(incidents: IncidentView[], now: number, colour: boolean): string {
   if (incidents.length === 0) return 'no open incidents';
   const t = table(['id', 'retailer', 'rule', 'opened', 'notifications', 'acknowledged by'], colour);
   for (const i of incidents) {
-    const ack = i.acknowledged ? `${i.acknowledged.by} (${formatAge(i.acknowledged.at, now)})` : paint('—', 'red', colour);
-    t.push([i.id, i.retailer, i.rule, formatAge(i.openedAt, now), String(i.notifyCount), ack]);
+    const ack = i.acknowledged ? `${i.acknowledged.by} (${age(i.acknowledged.at, now)})` : paint('—', 'red', colour);
+    const sent = i.announced === false ? 'silenced' : String(i.notifyCount);
+    t.push([i.id, i.retailer, i.rule, age(i.openedAt, now), sent, ack]);
   }
   return t.toString();
 }
 
-function runNote(r: RunSummary): string {
-  const notes = [r.error, r.outOfOrder && 'out of order', r.skuDrop && 'SKU drop'].filter((n): n is string => !!n);
-  const text = notes.join('; ');
-  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
+export function renderAlerts(alerts: AlertView[], now: number, colour: boolean): string {
+  if (alerts.length === 0) return 'no recent alerts';
+  const t = table(['when', 'incident', 'kind', 'summary', 'diagnosis'], colour);
+  for (const a of [...alerts].reverse()) {
+    const kind = a.silenced ? `${a.kind} (silenced)` : a.kind;
+    t.push([age(a.at, now), a.incidentId, paint(kind, a.kind === 'resolve' ? 'green' : 'red', colour), cut(a.summary, 60), a.diagnosis ? cut(a.diagnosis, 50) : '—']);
+  }
+  return t.toString();
 }
 
-export function renderRetailer(d: RetailerDetail, now: number, colour: boolean): string {
+function runNote(r: RunView): string {
+  const notes = [r.error, r.outOfOrder && 'out of order', r.skuDrop && 'SKU drop'].filter((n): n is string => !!n);
+  return cut(notes.join('; '), 60);
+}
+
+export function renderRetailer(d: RetailerView, now: number, colour: boolean): string {
   const row = (label: string, value: string) => `  ${label.padEnd(15)}${value}`;
   const lines = [
     `${paint(d.retailer, 'bold', colour)}  ${formatHealth(d.health, colour)}`,
     row('last run', d.lastRun ? `${runCell(d.lastRun, now, colour)} (run ${d.lastRun.runId})` : '—'),
-    row('last success', d.lastSuccessAt === undefined ? 'never' : formatAge(d.lastSuccessAt, now)),
+    row('last success', age(d.lastSuccessAt, now, 'never')),
     row('failure streak', String(d.consecutiveFailures)),
     row('avg SKUs', `${formatCount(d.trailingAverage)} (baseline of ${d.skuBaseline.length} runs)`),
-    row('stale at', `${new Date(d.staleDeadline).toISOString()} (${formatAge(d.staleDeadline, now)})`),
+    row('stale at', `${d.staleDeadline} (${age(d.staleDeadline, now)})`),
     row('thresholds', formatThresholds(d.thresholds)),
     row('silences', d.silences.length ? d.silences.map((s) => formatSilence(s, now)).join('\n' + ' '.repeat(17)) : '—'),
     row('runs', `${d.totals.runs} total, ${d.totals.failures} failed, ${d.totals.outOfOrder} out of order`),
@@ -146,7 +200,8 @@ export function renderRetailer(d: RetailerDetail, now: number, colour: boolean):
   if (d.recentRuns.length) {
     const t = table(['run id', 'status', 'finished', 'took', 'SKUs', 'promos', 'note'], colour);
     for (const r of d.recentRuns) {
-      t.push([r.runId, paint(r.status, r.status === 'success' ? 'green' : 'red', colour), formatAge(r.finishedAt, now), r.finishedAt > r.startedAt ? formatDuration(r.finishedAt - r.startedAt) : '—', formatCount(r.skuCount), formatCount(r.promoCount), runNote(r)]);
+      const took = Date.parse(r.finishedAt) - Date.parse(r.startedAt);
+      t.push([r.runId, paint(r.status, r.status === 'success' ? 'green' : 'red', colour), age(r.finishedAt, now), took > 0 ? formatDuration(took) : '—', formatCount(r.skuCount), formatCount(r.promoCount), runNote(r)]);
     }
     lines.push('', 'recent runs:', t.toString());
   }

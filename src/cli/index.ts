@@ -1,5 +1,6 @@
 /**
- * `ingestion-monitor`: the operator CLI for the monitor workflow (see docs/cli.md).
+ * `ingestion-monitor`: the operator CLI for the monitor workflows (see docs/cli.md): one retailer monitor
+ * per retailer (`ingestion-monitor/<retailer>`) and the fleet workflow (`ingestion-monitor`).
  * This file is only the command surface; each command lives in ./commands, formatting in ./format.
  */
 import { Command, CommanderError, Option } from 'commander';
@@ -11,9 +12,9 @@ import * as operate from './commands/operate';
 import * as read from './commands/read';
 import { report } from './commands/report';
 import { type GlobalOptions, Output } from './context';
-import { CliError, EXIT, EXIT_CODES_HELP, unexpected } from './errors';
+import { CliError, EXIT, EXIT_CODES_HELP, unexpected, usageError } from './errors';
 
-function settings(): { workflowId: string; taskQueue: string; temporalUiUrl: string } {
+function settings(): { workflowId: string; retailerWorkflowIdPrefix: string; taskQueue: string; temporalUiUrl: string } {
   try {
     return loadConfig(process.env);
   } catch (err) {
@@ -24,7 +25,8 @@ function settings(): { workflowId: string; taskQueue: string; temporalUiUrl: str
 const ENV_HELP = `
 Environment:
   TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE  connection (envconfig)
-  MONITOR_WORKFLOW_ID, MONITOR_TASK_QUEUE   the monitor (default ingestion-monitor)
+  MONITOR_WORKFLOW_ID, MONITOR_TASK_QUEUE   the fleet workflow and task queue (default ingestion-monitor)
+  MONITOR_RETAILER_ID_PREFIX                retailer monitors are <prefix><retailer> (default ingestion-monitor/)
   DATABASE_URL                              for migrate
 ${EXIT_CODES_HELP}`;
 
@@ -32,7 +34,8 @@ export function buildProgram(): Command {
   const cfg = settings();
   const program = new Command('ingestion-monitor')
     .description('Operate the Temporal ingestion monitor: health, incidents, silences, replays, manual reports.')
-    .option('--workflow-id <id>', 'monitor workflow id (MONITOR_WORKFLOW_ID)', cfg.workflowId)
+    .option('--workflow-id <id>', 'fleet workflow id (MONITOR_WORKFLOW_ID)', cfg.workflowId)
+    .option('--retailer-prefix <prefix>', 'retailer monitors are <prefix><retailer> (MONITOR_RETAILER_ID_PREFIX)', cfg.retailerWorkflowIdPrefix)
     .option('--json', 'print machine-readable JSON instead of tables')
     .option('--address <host:port>', 'Temporal address (overrides TEMPORAL_ADDRESS)')
     .option('--namespace <ns>', 'Temporal namespace (overrides TEMPORAL_NAMESPACE)')
@@ -48,20 +51,38 @@ export function buildProgram(): Command {
   const by = () => new Option('--by <who>', 'who is doing this, for the audit trail').default(defaultBy(), '$USER@hostname');
   const rule = () => new Option('--rule <rule>', 'one rule instead of all of the retailer\'s').choices([...RULES, '*']);
 
-  program.command('status').description('health of every retailer, and report counters').action((_o, cmd: Command) => {
-    const { g, out } = ctx(cmd);
-    return read.status(g, out);
-  });
+  program
+    .command('status')
+    .description('health of every retailer (each running retailer monitor, found through Temporal visibility), and report counters')
+    .option('--limit <n>', 'read at most this many retailer monitors', String(read.STATUS_LIMIT))
+    .action((o: { limit: string }, cmd: Command) => {
+      const { g, out } = ctx(cmd);
+      if (!/^\d+$/.test(o.limit) || Number(o.limit) < 1) throw usageError(`--limit: "${o.limit}" is not a positive whole number`);
+      return read.status(g, out, { limit: Number(o.limit) });
+    });
 
   program.command('retailer <id>').description('one retailer: last runs, thresholds, silences, incidents').action((id: string, _o, cmd: Command) => {
     const { g, out } = ctx(cmd);
     return read.retailer(g, out, id);
   });
 
-  program.command('incidents').description('open incidents').action((_o, cmd: Command) => {
-    const { g, out } = ctx(cmd);
-    return read.incidents(g, out);
-  });
+  program
+    .command('incidents')
+    .description('open incidents of every retailer (or of one, --retailer)')
+    .option('--retailer <id>', 'only this retailer')
+    .action((o: { retailer?: string }, cmd: Command) => {
+      const { g, out } = ctx(cmd);
+      return read.incidents(g, out, o);
+    });
+
+  program
+    .command('alerts')
+    .description('the most recent alert events (fire, re-notify, resolve) with their stale diagnosis')
+    .option('--retailer <id>', 'only this retailer')
+    .action((o: { retailer?: string }, cmd: Command) => {
+      const { g, out } = ctx(cmd);
+      return read.alerts(g, out, o);
+    });
 
   program
     .command('replay <retailer>')
@@ -107,7 +128,7 @@ export function buildProgram(): Command {
 
   program
     .command('ack <incidentId>')
-    .description('acknowledge an open incident (stops re-notification); waits to confirm')
+    .description('acknowledge an open incident (stops re-notification); answers once it is recorded')
     .option('--note <text>', 'what is being done about it')
     .addOption(by())
     .action((incidentId: string, o: { note?: string; by: string }, cmd: Command) => {
@@ -131,8 +152,18 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('expect <retailer...>')
+    .description("watch retailers before their first report (a retailer that never reports goes stale); --remove stops")
+    .option('--remove', 'no longer expect these retailers')
+    .addOption(by())
+    .action((retailers: string[], o: { remove?: boolean; by: string }, cmd: Command) => {
+      const { g, out } = ctx(cmd);
+      return operate.expect(g, out, retailers, o);
+    });
+
+  program
     .command('report')
-    .description('send a run report by hand (signal-with-start: starts the monitor if needed)')
+    .description("send a run report by hand and print the verdict (Update-with-Start: starts the retailer's monitor if needed)")
     .option('--retailer <id>', 'retailer slug')
     .option('--status <status>', 'success | failure')
     .option('--sku-count <n>', 'required for success')
@@ -143,7 +174,7 @@ export function buildProgram(): Command {
     .option('--run-id <id>', 'default: manual-<timestamp>')
     .option('--schedule <id>')
     .option('--file <path>', "a JSON report (or array of reports); '-' reads stdin")
-    .option('--task-queue <queue>', "the monitor's task queue, used if it has to be started (MONITOR_TASK_QUEUE)", cfg.taskQueue)
+    .option('--task-queue <queue>', "the monitors' task queue, used if the retailer's monitor has to be started (MONITOR_TASK_QUEUE)", cfg.taskQueue)
     .action((o, cmd: Command) => {
       const { g, out } = ctx(cmd);
       return report(g, out, o);

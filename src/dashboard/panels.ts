@@ -319,7 +319,8 @@ ORDER BY CASE health WHEN 'unhealthy' THEN 0 WHEN 'silenced' THEN 1 ELSE 2 END, 
     id: 11,
     key: 'alert-events',
     title: 'Alert events',
-    description: 'Alerts fired, re-notified and resolved in the time range, newest first (also shown as annotations).',
+    description:
+      'Alerts fired, re-notified and resolved in the time range, newest first (also shown as annotations). Diagnosis: why a stale retailer might be stale (paused schedule, no worker polling, overlap skips …), when known.',
     kind: 'table',
     format: 'table',
     fields: [
@@ -328,10 +329,11 @@ ORDER BY CASE health WHEN 'unhealthy' THEN 0 WHEN 'silenced' THEN 1 ELSE 2 END, 
       { name: 'rule', label: 'Rule' },
       { name: 'kind', label: 'Kind', mappings: ALERT_KIND_MAPPINGS },
       { name: 'summary', label: 'Summary' },
+      { name: 'diagnosis', label: 'Diagnosis' },
       { name: 'silenced', label: 'Silenced' },
       { name: 'delivered', label: 'Delivered' },
     ],
-    sql: `SELECT occurred_at AS "time", retailer, rule, kind, summary, silenced, delivered
+    sql: `SELECT occurred_at AS "time", retailer, rule, kind, summary, diagnosis, silenced, delivered
 FROM alert_events
 WHERE $__timeFilter(occurred_at) AND retailer IN ($retailer)
 ORDER BY occurred_at DESC

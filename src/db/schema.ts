@@ -43,6 +43,14 @@ export interface RetailerStatusTable {
   silence_reason: string | null;
   acknowledged_rules: ColumnType<string, string | undefined, string>;
   updated_at: Timestamp;
+  /** Threshold overrides and silences (`RetailerSettingsJson`); written only with a settings batch. */
+  settings: ColumnType<RetailerSettingsJson | null, string | null | undefined, string | null>;
+}
+
+/** What `retailer_status.settings` holds (times in epoch ms, as the monitor keeps them). */
+export interface RetailerSettingsJson {
+  overrides?: Record<string, unknown>;
+  silences: Array<{ rule: string; until: number; reason: string; by: string; createdAt: number }>;
 }
 
 export interface AlertEventsTable {
@@ -62,6 +70,7 @@ export interface AlertEventsTable {
   silenced: boolean;
   delivered: boolean;
   delivery: Json<unknown[]>;
+  diagnosis: ColumnType<string | null, string | null | undefined, string | null>;
   recorded_at: Generated<Date>;
 }
 
@@ -80,9 +89,21 @@ export interface OperatorActionsTable {
   recorded_at: Generated<Date>;
 }
 
+/** Rows Postgres refused for a data reason, with the reason; one per (table_name, row_key). */
+export interface QuarantineTable {
+  id: Generated<string>;
+  table_name: string;
+  row_key: string;
+  reason: string;
+  /** The refused row as JSON text, NUL and lone surrogates escaped. */
+  row: string;
+  quarantined_at: Generated<Date>;
+}
+
 export interface Database {
   operator_actions: OperatorActionsTable;
   ingestion_runs: IngestionRunsTable;
   retailer_status: RetailerStatusTable;
   alert_events: AlertEventsTable;
+  quarantine: QuarantineTable;
 }

@@ -7,6 +7,7 @@ import { watchFile, unwatchFile } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { MonitorTarget } from '../client';
 import { createReportingActivities, reportingInterceptorModule } from '../reporting';
 import { createDemoActivities } from './activities';
 import { readKnobs } from './knobs';
@@ -17,7 +18,8 @@ export interface DemoOptions {
   connection: NativeConnection;
   namespace: string;
   knobsFile: string;
-  monitor: { workflowId: string; taskQueue: string };
+  /** Where the monitors run (fleet workflow id, task queue); each run reports to its retailer's monitor. */
+  monitor: MonitorTarget;
   /** How often each retailer's schedule runs. */
   everySeconds: number;
   log?: (line: string) => void;

@@ -1,8 +1,9 @@
 /**
  * findUnreportedRuns: ingestion runs that closed without success (failed, timed out, terminated,
  * cancelled) since a time, read from Temporal's visibility and sent to the monitor as failure reports.
- * Runs the interceptor already reported are sent again on purpose: the monitor dedupes by runId (the
- * Temporal runId, the same key the interceptor uses), which is simpler and safer than asking it first.
+ * Runs the interceptor already reported are sent again on purpose: the retailer's monitor dedupes by runId
+ * (the Temporal runId, the same key the interceptor uses) and answers `duplicate`, which is simpler and
+ * safer than asking it first. A report the monitor refuses is counted as skipped and logged.
  */
 import { log } from '@temporalio/activity';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
@@ -10,7 +11,8 @@ import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/commo
 // Decoding history payloads the way the client does (codecs included); not re-exported publicly.
 import { decodeArrayFromPayloads, decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
-import { reportIngestionRun } from '../client';
+import type { MonitorTarget } from '../client';
+import { deliverReport } from '../reporting/activities';
 import { buildRunReport, failureMessage, type OutcomeExtractor } from '../reporting/build-report';
 import type { IngestionOutcome } from '../reporting/types';
 import { parseRunReport } from '../shared/report';
@@ -18,7 +20,8 @@ import { type FindUnreportedRunsRequest, type FindUnreportedRunsResult, type Rec
 
 export interface ReconcilerOptions {
   client: Client;
-  monitor?: { workflowId?: string; taskQueue?: string };
+  /** Fleet workflow id, task queue and retailer monitor prefix (defaults as in src/shared/messages.ts). */
+  monitor?: MonitorTarget;
   extract?: OutcomeExtractor;
   scheduleIdTemplate?: string;
   /** Runs handled per pass (default 1000); beyond that the newest are kept, see findUnreportedRuns. */
@@ -115,7 +118,12 @@ export function createReconcilerActivities(opts: ReconcilerOptions): ReconcilerA
           log.warn(`reconciler: run not reported: ${invalid.ok ? '' : invalid.reason}`, { workflowId: wf.workflowId, runId: wf.runId });
           continue;
         }
-        await reportIngestionRun(client, built.report, opts.monitor);
+        const delivery = await deliverReport(client, built.report, opts.monitor);
+        if (!delivery.sent) {
+          result.skipped++;
+          log.warn(`reconciler: run not reported: ${delivery.reason}`, { workflowId: wf.workflowId, runId: wf.runId });
+          continue;
+        }
         result.sent++;
       }
       return result;

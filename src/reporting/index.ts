@@ -5,7 +5,7 @@
 import type { WorkerOptions } from '@temporalio/worker';
 import { createReportingActivities, type ReportingOptions } from './activities';
 
-export { createReportingActivities, type ReportingOptions } from './activities';
+export { createReportingActivities, deliverReport, type Delivery, type ReportingOptions } from './activities';
 export { buildRunReport, resolveRetailer, retailerFromScheduleId, type OutcomeExtractor } from './build-report';
 export type { IngestionOutcome, IngestionResultShape, ReportOutcomeResult } from './types';
 
@@ -14,8 +14,9 @@ export const reportingInterceptorModule: string = require.resolve('./workflow-in
 
 /**
  * Adds automatic run reporting to an ingestion worker's options: the workflow interceptor module (reports
- * each run's outcome) and the `reportIngestionOutcome` local activity it calls (signal-with-start to the
- * monitor). Workflows returning `{ retailer?, skuCount, promoCount?, lastScrapeAt? }` need nothing more;
+ * each run's outcome) and the `reportIngestionOutcome` local activity it calls (`reportIngestionRun`:
+ * Update-with-Start on the retailer's monitor, `ingestionCompleted` signal-with-start if it does not
+ * answer within 3 s). Workflows returning `{ retailer?, skuCount, promoCount?, lastScrapeAt? }` need nothing more;
  * otherwise pass `extract`. The retailer is resolved as documented in `resolveRetailer`.
  *
  * ```ts

@@ -2,6 +2,7 @@
  * What the reporting interceptor (workflow side) hands to the reporting activity (worker side).
  * Types only, so the workflow bundle pulls in nothing from Node.
  */
+import type { RunVerdict } from '../shared/messages';
 
 /** Name of the local activity the interceptor calls; `withIngestionReporting` registers it. */
 export const REPORTING_ACTIVITY = 'reportIngestionOutcome';
@@ -41,8 +42,10 @@ export interface IngestionOutcome {
 export interface ReportOutcomeResult {
   sent: boolean;
   runId: string;
-  /** Why nothing was sent (filtered type, no retailer, invalid report). */
+  /** Why nothing was sent (filtered type, no retailer, invalid report, refused by the monitor). */
   reason?: string;
+  /** The monitor's answer; absent when the report was handed over by signal (the monitor did not answer in time). */
+  verdict?: RunVerdict;
 }
 
 export interface ReportingActivities {

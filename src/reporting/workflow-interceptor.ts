@@ -1,6 +1,6 @@
 /**
  * Workflow interceptor module: every ingestion workflow on a worker with this module reports its outcome
- * to the monitor, with no code in the workflow itself. Register it with `withIngestionReporting`.
+ * to its retailer's monitor, with no code in the workflow itself. Register it with `withIngestionReporting`.
  *
  * Guarantees to the ingestion workflow:
  * - its result, or its ORIGINAL error, is passed through unchanged;
@@ -28,8 +28,8 @@ import { DEFAULTS } from '../shared/messages';
 import { failureMessage } from './build-report';
 import type { IngestionOutcome, ReportingActivities } from './types';
 
-/** The monitor and the reconciler run on Temporal too; they must never report themselves. */
-const NOT_INGESTION = new Set<string>([DEFAULTS.workflowType, RECONCILER.workflowType]);
+/** The monitors and the reconciler run on Temporal too; they must never report themselves. */
+const NOT_INGESTION = new Set<string>([DEFAULTS.retailerWorkflowType, DEFAULTS.fleetWorkflowType, DEFAULTS.legacyWorkflowType, RECONCILER.workflowType]);
 const PATCH_ID = 'ingestion-monitor-reporting-v1';
 const scheduledById = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
 

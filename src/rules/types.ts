@@ -59,6 +59,8 @@ export interface Incident {
   workflowId?: string;
   workflowRunId?: string;
   acknowledged?: Acknowledgement;
+  /** False while the fire was recorded silenced and not yet announced (announced when the silence ends). */
+  announced: boolean;
 }
 
 /** One fire / re-notify / resolve: what the alert activities send and `alert_events` records. */
@@ -95,11 +97,6 @@ export interface Silence {
 export interface RetailerState {
   retailer: string;
   firstSeenAt: number;
-  /**
-   * Known only from an operator action (silence, thresholds) and never reported or expected: not watched
-   * by the stale rule, so a typo in a CLI command can't page anyone four hours later.
-   */
-  unwatched?: true;
   lastRun?: RunSummary;
   lastSuccessAt?: number;
   lastSuccessRunId?: string;
@@ -109,7 +106,8 @@ export interface RetailerState {
   recentRuns: RunSummary[];
   /** For duplicate detection (bounded). */
   recentRunIds: string[];
-  incidents: Partial<Record<RuleId, Incident>>;
+  /** Open incidents, at most one per rule (an array: rule names never index a plain object). */
+  incidents: Incident[];
   overrides?: ThresholdOverrides;
   silences: Silence[];
   totals: { runs: number; failures: number; outOfOrder: number };
@@ -129,20 +127,27 @@ export interface MonitorCounters {
   outOfOrder: number;
 }
 
-export interface MonitorSnapshot {
-  version: 1;
+/** Everything one retailer monitor remembers; plain JSON, carried through continue-as-new. */
+export interface RetailerSnapshot {
+  version: 2;
+  /** Fleet-wide default thresholds as last pushed by the fleet workflow. */
   defaults: Thresholds;
-  retailers: Record<string, RetailerState>;
+  retailer: RetailerState;
+  /** Last incident sequence number used (ids are `<retailer>/<rule>/<seq>`); restored from Postgres. */
+  incidentSeq: number;
+  /** Last operator-action sequence number (ids are `<retailer>/action/<seq>`), separate from incidents. */
+  actionSeq: number;
   counters: MonitorCounters;
   recentRejections: Rejection[];
   recentAlerts: AlertEvent[];
-  seq: number;
 }
+
+export type Health = 'healthy' | 'unhealthy' | 'silenced';
 
 /** Query views. */
 export interface RetailerStatus {
   retailer: string;
-  health: 'healthy' | 'unhealthy' | 'silenced';
+  health: Health;
   firstSeenAt: number;
   lastRun?: RunSummary;
   lastSuccessAt?: number;
@@ -158,11 +163,46 @@ export interface RetailerStatus {
 export interface RetailerDetail extends RetailerStatus {
   recentRuns: RunSummary[];
   skuBaseline: number[];
-}
-
-export interface MonitorStatus {
-  retailers: RetailerStatus[];
   counters: MonitorCounters;
   recentRejections: Rejection[];
-  defaults: Thresholds;
 }
+
+/** Field names that hold epoch milliseconds; query results carry them as ISO-8601 strings instead. */
+export const TIME_FIELDS = [
+  'startedAt',
+  'finishedAt',
+  'receivedAt',
+  'lastScrapeAt',
+  'lastSuccessAt',
+  'firstSeenAt',
+  'staleDeadline',
+  'openedAt',
+  'lastNotifiedAt',
+  'at',
+  'until',
+  'createdAt',
+] as const;
+type TimeField = (typeof TIME_FIELDS)[number];
+
+/** `T` as a query returns it: every time field an ISO string. */
+export type IsoTimes<T> = T extends number
+  ? T
+  : T extends Array<infer U>
+    ? IsoTimes<U>[]
+    : T extends object
+      ? { [K in keyof T]: K extends TimeField ? (T[K] extends number ? string : T[K] extends number | undefined ? string | undefined : IsoTimes<T[K]>) : IsoTimes<T[K]> }
+      : T;
+
+/** A deep copy of `value` with every time field turned into an ISO string. Pure. */
+export function isoTimes<T>(value: T): IsoTimes<T> {
+  const fields = new Set<string>(TIME_FIELDS);
+  const walk = (v: unknown, key?: string): unknown => {
+    if (typeof v === 'number' && key !== undefined && fields.has(key) && Number.isFinite(v)) return new Date(v).toISOString();
+    if (Array.isArray(v)) return v.map((x) => walk(x));
+    // fromEntries defines own properties, so a key such as `__proto__` stays data.
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
+    return v;
+  };
+  return walk(value) as IsoTimes<T>;
+}
+

@@ -2,12 +2,23 @@
 import { z } from 'zod';
 import { thresholdOverridesSchema } from '../rules/thresholds';
 import { RULES } from '../rules/types';
+import { sanitizeText } from './report';
 
 export { describeZodError } from './zod-error';
 
 const slug = z.string().max(64).regex(/^[a-z0-9][a-z0-9_-]*$/, 'retailer must be a lower-case slug');
+/** A retailer slug as every message and workflow id uses it. */
+export const slugSchema = slug;
 const ruleOrAll = z.enum([...RULES, '*']);
-const who = z.string().min(1).max(100);
+/**
+ * Operator free text is cleaned like report text (control characters stripped, lone surrogates replaced,
+ * cut at a code-point boundary) before it is checked, so it can never wedge a Postgres write.
+ */
+const freeText = (max: number) => z.string().transform((s) => sanitizeText(s, max));
+const who = z
+  .string()
+  .transform((s) => sanitizeText(s, 100, { singleLine: true }).trim())
+  .pipe(z.string().min(1, 'by must name someone'));
 
 export const setThresholdsArgsSchema = z.object({ retailer: slug.optional(), thresholds: thresholdOverridesSchema }).strict();
 
@@ -16,7 +27,7 @@ export const silenceArgsSchema = z
     retailer: slug,
     rule: ruleOrAll.optional(),
     until: z.iso.datetime({ offset: true, error: 'until must be an ISO-8601 date-time with a timezone' }),
-    reason: z.string().min(1, 'a silence needs a reason').max(500),
+    reason: freeText(500).pipe(z.string().trim().min(1, 'a silence needs a reason')),
     by: who.optional(),
   })
   .strict();
@@ -24,7 +35,7 @@ export const silenceArgsSchema = z
 export const unsilenceArgsSchema = z.object({ retailer: slug, rule: ruleOrAll.optional() }).strict();
 
 export const acknowledgeArgsSchema = z
-  .object({ incidentId: z.string().min(1).max(200), by: who.optional(), note: z.string().max(500).optional() })
+  .object({ incidentId: z.string().min(1).max(200), by: who.optional(), note: freeText(500).optional() })
   .strict();
 
 export const replayArgsSchema = z.object({ retailer: slug, by: who.optional() }).strict();

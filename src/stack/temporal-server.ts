@@ -7,6 +7,15 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { SEARCH_ATTRIBUTES } from '../shared/messages';
+
+/**
+ * `--search-attribute` flags for `temporal server start-dev`: the retailer monitors' search attributes
+ * (RetailerHealth, OpenRules), registered as Keyword so the Web UI can filter the fleet by health.
+ */
+export function searchAttributeArgs(): string[] {
+  return Object.values(SEARCH_ATTRIBUTES).flatMap((name) => ['--search-attribute', `${name}=Keyword`]);
+}
 
 export interface LocalTemporal {
   address: string;
@@ -53,6 +62,7 @@ export async function startLocalTemporal(opts: { dataDir: string; port: number; 
       uiPort: opts.uiPort,
       dbFilename: join(opts.dataDir, 'temporal.sqlite'),
       log: { format: 'pretty', level: 'warn' },
+      extraArgs: searchAttributeArgs(),
     },
   });
   return {

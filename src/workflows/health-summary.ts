@@ -1,11 +1,11 @@
-/** The short markdown health summary the Temporal Web UI shows for the monitor (setCurrentDetails). */
-import type { MonitorStatus } from '../rules/types';
+/** The markdown a retailer monitor shows in the Temporal Web UI (setCurrentDetails). */
+import type { RetailerStatus } from '../rules/types';
 
-const RULE_LABEL: Record<string, string> = {
-  consecutive_failures: 'failures',
-  stale: 'stale',
-  sku_drop: 'SKU drop',
-};
+const RULE_LABEL = new Map<string, string>([
+  ['consecutive_failures', 'consecutive failures'],
+  ['stale', 'stale'],
+  ['sku_drop', 'SKU drop'],
+]);
 
 function ago(ms: number | undefined, now: number): string {
   if (ms === undefined) return 'never';
@@ -13,21 +13,30 @@ function ago(ms: number | undefined, now: number): string {
   return h < 1 ? `${Math.round(h * 60)} min ago` : `${h.toFixed(1)} h ago`;
 }
 
-export function healthMarkdown(status: MonitorStatus, now = Date.now()): string {
-  const unhealthy = status.retailers.filter((r) => r.health === 'unhealthy').length;
+const iso = (ms: number | undefined) => (ms === undefined ? '—' : new Date(ms).toISOString());
+
+/** A table of the figures an on-call engineer looks at first, then one line per open incident. */
+export function retailerMarkdown(s: RetailerStatus, now: number): string {
+  const icon = s.health === 'healthy' ? '🟢' : s.health === 'silenced' ? '🔕' : '🔴';
+  const last = s.lastRun;
   const lines = [
-    `**Ingestion monitor** — ${status.retailers.length} retailers, ${unhealthy} unhealthy`,
+    `### ${icon} ${s.retailer} — ${s.health}`,
     '',
-    '| retailer | health | last success | streak | open |',
-    '|---|---|---|---|---|',
+    '| figure | value |',
+    '|---|---|',
+    `| last run | ${last ? `${last.status} at ${iso(last.finishedAt)}${last.skuCount !== undefined ? `, ${last.skuCount} SKUs` : ''}` : 'none yet'} |`,
+    `| last success | ${iso(s.lastSuccessAt)} (${ago(s.lastSuccessAt, now)}) |`,
+    `| failure streak | ${s.consecutiveFailures} |`,
+    `| trailing SKU average | ${s.trailingAverage ?? '—'} |`,
+    `| stale at | ${iso(s.staleDeadline)} |`,
+    `| runs / failures | ${s.totals.runs} / ${s.totals.failures} |`,
+    '',
   ];
-  for (const r of status.retailers.slice(0, 50)) {
-    const icon = r.health === 'healthy' ? '🟢' : r.health === 'silenced' ? '🔕' : '🔴';
-    const open = r.openIncidents.map((i) => RULE_LABEL[i.rule] ?? i.rule).join(', ') || '—';
-    lines.push(`| ${r.retailer} | ${icon} ${r.health} | ${ago(r.lastSuccessAt, now)} | ${r.consecutiveFailures} | ${open} |`);
+  if (s.openIncidents.length === 0) lines.push('No open incidents.');
+  for (const i of s.openIncidents) {
+    const ack = i.acknowledged ? ` — acknowledged by ${i.acknowledged.by}` : '';
+    lines.push(`- **${RULE_LABEL.get(i.rule) ?? i.rule}** \`${i.id}\` since ${iso(i.openedAt)}${ack}`);
   }
-  if (status.retailers.length > 50) lines.push(`| … ${status.retailers.length - 50} more | | | | |`);
-  const c = status.counters;
-  lines.push('', `reports: ${c.accepted} accepted, ${c.rejected} rejected, ${c.duplicates} duplicates, ${c.outOfOrder} out of order`);
+  for (const x of s.silences) lines.push(`- 🔕 ${x.rule === '*' ? 'all rules' : x.rule} silenced until ${iso(x.until)}: ${x.reason}`);
   return lines.join('\n');
 }

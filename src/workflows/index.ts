@@ -1,4 +1,5 @@
 /** Workflow entry point for the monitor worker's bundle. */
-export { ingestionMonitorWorkflow } from './ingestion-monitor';
+export { retailerMonitorWorkflow } from './retailer-monitor';
+export { fleetMonitorWorkflow } from './fleet-monitor';
 // One pass of "find ingestion runs that closed without reporting", started by a Temporal Schedule.
 export { ingestionReconcilerWorkflow } from '../reconciler/workflow';

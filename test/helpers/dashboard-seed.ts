@@ -15,6 +15,8 @@ import type { Database } from '../../src/db/schema';
 
 export const SEEDED_RETAILERS = ['checkers', 'pick-n-pay', 'spar', 'woolworths'] as const;
 export const XSS_SUMMARY = 'SKU count fell <img src=x onerror="window.__xss=1"> & <script>window.__xss=2</script>';
+/** The stale diagnosis stored with the seeded stale fire (alert_events.diagnosis). */
+export const STALE_DIAGNOSIS = 'no worker has polled task queue ingest-checkers since 2026-11-27T08:00:00.000Z';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -132,7 +134,7 @@ export async function seedDashboardData(db: Kysely<Database>, now = Date.now()):
       .execute();
   }
 
-  const event = (id: string, retailer: string, rule: string, kind: 'fire' | 'resolve', at: number, summary: string, silenced = false) => ({
+  const event = (id: string, retailer: string, rule: string, kind: 'fire' | 'resolve', at: number, summary: string, silenced = false, diagnosis: string | null = null) => ({
     event_id: id,
     incident_id: `${retailer}:${rule}:1`,
     retailer,
@@ -148,13 +150,14 @@ export async function seedDashboardData(db: Kysely<Database>, now = Date.now()):
     silenced,
     delivered: !silenced,
     delivery: JSON.stringify([]),
+    diagnosis,
   });
   const pnpFail = runs.find((r) => r.run_id === 'pick-n-pay-0')!.finished_at;
   const sparDrop = runs.find((r) => r.run_id === 'spar-0')!.finished_at;
   await db
     .insertInto('alert_events')
     .values([
-      event('e1', 'checkers', 'stale', 'fire', now - 20 * HOUR, 'checkers: no successful run for 4.2 h'),
+      event('e1', 'checkers', 'stale', 'fire', now - 20 * HOUR, 'checkers: no successful run for 4.2 h', false, STALE_DIAGNOSIS),
       event('e2', 'checkers', 'stale', 'resolve', now - 18 * HOUR, 'checkers: successful run again'),
       event('e3', 'pick-n-pay', 'consecutive_failures', 'fire', pnpFail, 'pick-n-pay: 2 consecutive failed runs'),
       event('e4', 'spar', 'sku_drop', 'fire', sparDrop, XSS_SUMMARY, true),

@@ -3,7 +3,8 @@
  * the SDK is always pointed at them, never left to download its own.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { findExecutable } from '../../src/stack/temporal-server';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { findExecutable, searchAttributeArgs } from '../../src/stack/temporal-server';
 
 function findBinary(envVar: string, name: string): string {
   const found = findExecutable(envVar, name);
@@ -19,9 +20,22 @@ export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServerPath() } } });
 }
 
-/** A real dev server (`temporal server start-dev`) on a free port, in-memory. */
+/** Tests stay quiet: the SDK's INFO lines (worker state, workflow log.info) are dropped; warnings still show. */
+function quietRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // already installed in this test file (a second environment, or the test chose its own logger)
+  }
+}
+
+/**
+ * A real dev server (`temporal server start-dev`) on a free port, in-memory, with the retailer monitors'
+ * search attributes registered (RetailerHealth, OpenRules) as `npm start` does.
+ */
 export function createDevServerEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
   return TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: temporalCliPath() }, ip: '127.0.0.1', ui: false },
+    server: { executable: { type: 'existing-path', path: temporalCliPath() }, ip: '127.0.0.1', ui: false, extraArgs: searchAttributeArgs() },
   });
 }

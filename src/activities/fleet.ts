@@ -1,0 +1,133 @@
+/**
+ * Fleet activities: how retailer monitors and the fleet workflow reach each other through Temporal (alert
+ * hand-over, fleet defaults, starting expected retailers' monitors). "Not found" is an answer, never an
+ * error; connection errors throw and Temporal retries them.
+ */
+import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import type { MonitorConfig } from '../config';
+import { visibilityString } from '../reconciler/activities';
+import type { Thresholds } from '../rules/thresholds';
+import type { AlertEvent } from '../rules/types';
+import { alertEventsSignal, DEFAULTS, fleetConfigQuery, fleetDefaultsSignal, SEARCH_ATTRIBUTES } from '../shared/messages';
+import { currentContext } from './http';
+import type { FleetActivities } from './types';
+import { isUnavailableHere } from './grpc';
+
+/** Concurrent starts / signals: enough for hundreds of retailers, gentle on the frontend. */
+export const FLEET_CONCURRENCY = 16;
+
+/** Namespaces whose custom search attributes were found registered (a registration is not taken back). */
+const searchAttributesRegistered = new Set<string>();
+
+/** `fn` over `items`, at most `limit` at a time, results in order. */
+async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}
+
+export function runningRetailerMonitorsQuery(prefix: string): string {
+  return (
+    `WorkflowType = ${visibilityString(DEFAULTS.retailerWorkflowType)} AND ExecutionStatus = 'Running' ` +
+    `AND WorkflowId STARTS_WITH ${visibilityString(prefix)}`
+  );
+}
+
+export function createFleetActivities(config: MonitorConfig, client: Client): FleetActivities {
+  const namespace = client.options.namespace;
+
+  async function searchAttributesReady(): Promise<boolean> {
+    if (searchAttributesRegistered.has(namespace)) return true;
+    let res;
+    try {
+      res = await client.connection.operatorService.listSearchAttributes({ namespace });
+    } catch (err) {
+      // A server without the operator API (the time-skipping test server) or a role without access: no
+      // search attributes, and the monitors run without them.
+      if (isUnavailableHere(err)) return false;
+      throw err;
+    }
+    const custom = new Map(Object.entries(res.customAttributes ?? {}));
+    const ready = Object.values(SEARCH_ATTRIBUTES).every((name) => custom.has(name));
+    if (ready) searchAttributesRegistered.add(namespace);
+    return ready;
+  }
+
+  return {
+    async forwardAlerts({ fleetWorkflowId, events }: { fleetWorkflowId: string; events: AlertEvent[] }): Promise<void> {
+      // Signal-with-start: a terminated (or not yet started) fleet comes back and takes the events.
+      await client.workflow.signalWithStart(DEFAULTS.fleetWorkflowType, {
+        workflowId: fleetWorkflowId,
+        taskQueue: config.taskQueue,
+        args: [{}],
+        signal: alertEventsSignal,
+        signalArgs: [events],
+      });
+    },
+
+    async monitorContext({ fleetWorkflowId }: { fleetWorkflowId: string }): Promise<{ defaults?: Thresholds; searchAttributes: boolean }> {
+      let defaults: Thresholds | undefined;
+      try {
+        defaults = (await client.workflow.getHandle(fleetWorkflowId).query(fleetConfigQuery)).defaults;
+      } catch (err) {
+        // No fleet (yet), or it cannot answer: the retailer monitor starts on the built-in defaults and the
+        // fleet pushes its own when it runs.
+        if (!(err instanceof WorkflowNotFoundError)) {
+          currentContext()?.log.warn('Fleet config query failed; using built-in thresholds', { fleetWorkflowId, error: (err as Error).message });
+        }
+      }
+      return { ...(defaults ? { defaults } : {}), searchAttributes: await searchAttributesReady() };
+    },
+
+    async ensureRetailerMonitors({ retailers, fleetWorkflowId, retailerWorkflowIdPrefix }): Promise<{ started: string[] }> {
+      const unique = [...new Set(retailers)];
+      let done = 0;
+      const results = await mapBounded(unique, FLEET_CONCURRENCY, async (retailer) => {
+        try {
+          // FAIL rather than USE_EXISTING: the same effect (a running monitor is left alone) and the error
+          // says which ones were already running. A closed monitor is started again.
+          await client.workflow.start(DEFAULTS.retailerWorkflowType, {
+            workflowId: `${retailerWorkflowIdPrefix}${retailer}`,
+            taskQueue: config.taskQueue,
+            args: [{ retailer, fleetWorkflowId }],
+            workflowIdConflictPolicy: 'FAIL',
+          });
+          return retailer;
+        } catch (err) {
+          if (err instanceof WorkflowExecutionAlreadyStartedError) return undefined;
+          throw err;
+        } finally {
+          currentContext()?.heartbeat({ done: ++done });
+        }
+      });
+      return { started: results.filter((r): r is string => r !== undefined) };
+    },
+
+    async pushFleetDefaults({ defaults, retailerWorkflowIdPrefix }: { defaults: Thresholds; retailerWorkflowIdPrefix: string }): Promise<{ signalled: number }> {
+      const ids: string[] = [];
+      for await (const wf of client.workflow.list({ query: runningRetailerMonitorsQuery(retailerWorkflowIdPrefix) })) {
+        ids.push(wf.workflowId);
+        if (ids.length % 100 === 0) currentContext()?.heartbeat({ listed: ids.length });
+      }
+      let signalled = 0;
+      await mapBounded(ids, FLEET_CONCURRENCY, async (workflowId) => {
+        try {
+          await client.workflow.getHandle(workflowId).signal(fleetDefaultsSignal, defaults);
+          signalled++;
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError)) throw err; // closed since it was listed: nothing to tell
+        } finally {
+          currentContext()?.heartbeat({ listed: ids.length, signalled });
+        }
+      });
+      return { signalled };
+    },
+  };
+}

@@ -1,0 +1,589 @@
+/**
+ * The decision logic of one retailer's monitor: its state, the three alert rules and incident bookkeeping.
+ * Pure (no Temporal imports, no clock, no I/O): every method takes `now` from its caller, so the workflow
+ * passes workflow time and tests pass whatever they like. Methods return the alert events to deliver.
+ */
+import type { RunReport } from '../shared/report';
+import { DEFAULT_THRESHOLDS, HOUR_MS, resolveThresholds, type ThresholdOverrides, type Thresholds } from './thresholds';
+import type {
+  AlertEvent,
+  AlertFigures,
+  AlertKind,
+  Health,
+  Incident,
+  Rejection,
+  RetailerDetail,
+  RetailerSnapshot,
+  RetailerState,
+  RetailerStatus,
+  RuleId,
+  RunSummary,
+  Silence,
+} from './types';
+
+/** What the state remembers. Per retailer it stays a few KiB whatever the history (docs/benchmarks.md). */
+export const KEEP = {
+  recentRuns: 10,
+  /** Duplicate detection window: 200 runs is over a week of hourly runs; Postgres dedupes rows beyond it. */
+  recentRunIds: 200,
+  /** Error text kept in recent runs (the full, already cut text is in Postgres). */
+  recentRunErrorChars: 300,
+  recentRejections: 20,
+  recentAlerts: 20,
+} as const;
+
+export type ApplyOutcome = 'accepted' | 'duplicate' | 'out_of_order';
+
+export interface ApplyResult {
+  outcome: ApplyOutcome;
+  run?: RunSummary;
+  alerts: AlertEvent[];
+}
+
+/** What Postgres remembers of a retailer, for a monitor started fresh (see the restoreRetailer activity). */
+export interface RetailerRestore {
+  firstSeenAt?: number;
+  lastSuccessAt?: number;
+  lastSuccessRunId?: string;
+  consecutiveFailures: number;
+  recentRuns: RunSummary[];
+  skuBaseline: number[];
+  recentRunIds: string[];
+  openIncidents: Incident[];
+  incidentSeq: number;
+  actionSeq: number;
+  overrides?: ThresholdOverrides;
+  silences: Silence[];
+  totals: { runs: number; failures: number; outOfOrder: number };
+}
+
+const RULE_ORDER: readonly RuleId[] = ['consecutive_failures', 'sku_drop', 'stale'];
+
+function pushBounded<T>(list: T[], item: T, max: number): void {
+  list.push(item);
+  if (list.length > max) list.splice(0, list.length - max);
+}
+
+/** A retailer with no runs, incidents or settings yet. */
+export function freshRetailer(retailer: string, firstSeenAt: number): RetailerState {
+  return {
+    retailer,
+    firstSeenAt,
+    consecutiveFailures: 0,
+    skuBaseline: [],
+    recentRuns: [],
+    recentRunIds: [],
+    incidents: [],
+    silences: [],
+    totals: { runs: 0, failures: 0, outOfOrder: 0 },
+  };
+}
+
+export function emptyRetailerSnapshot(retailer: string, now: number, defaults: Thresholds = DEFAULT_THRESHOLDS): RetailerSnapshot {
+  return {
+    version: 2,
+    defaults: { ...defaults },
+    retailer: freshRetailer(retailer, now),
+    incidentSeq: 0,
+    actionSeq: 0,
+    counters: { accepted: 0, rejected: 0, duplicates: 0, outOfOrder: 0 },
+    recentRejections: [],
+    recentAlerts: [],
+  };
+}
+
+/** The copy of a run kept in recent runs: the error cut short (at a code point; the full text is in Postgres). */
+function forRecent(run: RunSummary): RunSummary {
+  if (!run.error || run.error.length <= KEEP.recentRunErrorChars) return run;
+  return { ...run, error: `${Array.from(run.error).slice(0, KEEP.recentRunErrorChars - 1).join('')}…` };
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** "4 h", "4.5 h", "3 min": short thresholds (demos, tests) must not read as "0 h". */
+export function humanDuration(ms: number): string {
+  return ms < HOUR_MS ? `${Math.round(ms / 60_000)} min` : `${round1(ms / HOUR_MS)} h`;
+}
+
+function reportFromRun(run: RunSummary): RunReport {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    runId: run.runId,
+    retailer: run.retailer,
+    status: run.status,
+    startedAt: iso(run.startedAt),
+    finishedAt: iso(run.finishedAt),
+    skuCount: run.skuCount ?? (run.status === 'success' ? 0 : undefined),
+    promoCount: run.promoCount,
+    lastScrapeAt: run.lastScrapeAt === undefined ? undefined : iso(run.lastScrapeAt),
+    error: run.error,
+    schedule: run.schedule,
+    workflowId: run.workflowId,
+    workflowRunId: run.workflowRunId,
+  };
+}
+
+export class RetailerMonitor {
+  private readonly s: RetailerSnapshot;
+  private readonly seenRunIds: Set<string>;
+  /** Thresholds resolved once per change, not on every report or deadline computation. */
+  private resolved: Thresholds;
+
+  constructor(snapshot: RetailerSnapshot) {
+    // Deep copy so a snapshot handed in (workflow input, test fixture) is never mutated behind its owner.
+    this.s = JSON.parse(JSON.stringify(snapshot)) as RetailerSnapshot;
+    this.seenRunIds = new Set(this.s.retailer.recentRunIds);
+    this.resolved = resolveThresholds(this.s.defaults, this.s.retailer.overrides);
+  }
+
+  static fresh(retailer: string, now: number, defaults?: Thresholds): RetailerMonitor {
+    return new RetailerMonitor(emptyRetailerSnapshot(retailer, now, defaults));
+  }
+
+  get id(): string {
+    return this.s.retailer.retailer;
+  }
+
+  get counters() {
+    return this.s.counters;
+  }
+
+  get thresholds(): Thresholds {
+    return this.resolved;
+  }
+
+  /** Plain-JSON copy of the whole state (for continue-as-new). */
+  snapshot(): RetailerSnapshot {
+    return JSON.parse(JSON.stringify(this.s)) as RetailerSnapshot;
+  }
+
+  /**
+   * Take over what Postgres remembers (a monitor started fresh after a termination, or the first start of
+   * this version over the single monitor's data). Open incidents keep their ids and are not announced again.
+   */
+  restore(restored: RetailerRestore): void {
+    const from = JSON.parse(JSON.stringify(restored)) as RetailerRestore;
+    const r = this.s.retailer;
+    if (from.firstSeenAt !== undefined) r.firstSeenAt = Math.min(r.firstSeenAt, from.firstSeenAt);
+    r.lastSuccessAt = from.lastSuccessAt;
+    r.lastSuccessRunId = from.lastSuccessRunId;
+    r.consecutiveFailures = from.consecutiveFailures;
+    r.recentRuns = from.recentRuns.slice(-KEEP.recentRuns).map(forRecent);
+    r.lastRun = r.recentRuns[r.recentRuns.length - 1];
+    r.skuBaseline = from.skuBaseline.slice(-100);
+    r.recentRunIds = from.recentRunIds.slice(-KEEP.recentRunIds);
+    for (const id of r.recentRunIds) this.seenRunIds.add(id);
+    r.incidents = [];
+    for (const rule of RULE_ORDER) {
+      const inc = from.openIncidents.find((i) => i.rule === rule);
+      if (inc) r.incidents.push({ ...inc, announced: inc.announced ?? true });
+    }
+    r.overrides = from.overrides;
+    r.silences = from.silences;
+    r.totals = { ...from.totals };
+    this.s.incidentSeq = Math.max(this.s.incidentSeq, from.incidentSeq);
+    this.s.actionSeq = Math.max(this.s.actionSeq, from.actionSeq);
+    this.resolved = resolveThresholds(this.s.defaults, r.overrides);
+  }
+
+  recordRejection(rejection: Rejection): void {
+    this.s.counters.rejected++;
+    pushBounded(this.s.recentRejections, rejection, KEEP.recentRejections);
+  }
+
+  isDuplicate(runId: string): boolean {
+    return this.seenRunIds.has(runId);
+  }
+
+  private incident(rule: RuleId): Incident | undefined {
+    return this.s.retailer.incidents.find((i) => i.rule === rule);
+  }
+
+  /** Apply one validated report of this retailer received at `now`. */
+  applyReport(report: RunReport, now: number): ApplyResult {
+    const r = this.s.retailer;
+    if (report.retailer !== r.retailer) throw new RangeError(`report for ${report.retailer} sent to the monitor of ${r.retailer}`);
+    if (this.seenRunIds.has(report.runId)) {
+      this.s.counters.duplicates++;
+      return { outcome: 'duplicate', alerts: [] };
+    }
+    this.seenRunIds.add(report.runId);
+    r.recentRunIds.push(report.runId);
+    for (const gone of r.recentRunIds.splice(0, Math.max(0, r.recentRunIds.length - KEEP.recentRunIds))) this.seenRunIds.delete(gone);
+
+    const run: RunSummary = {
+      runId: report.runId,
+      retailer: report.retailer,
+      status: report.status,
+      startedAt: Date.parse(report.startedAt),
+      // A reporter's clock ahead of ours must not push the stale deadline into the future.
+      finishedAt: Math.min(Date.parse(report.finishedAt), now),
+      receivedAt: now,
+      skuCount: report.skuCount,
+      promoCount: report.promoCount,
+      lastScrapeAt: report.lastScrapeAt === undefined ? undefined : Date.parse(report.lastScrapeAt),
+      error: report.error,
+      schedule: report.schedule,
+      workflowId: report.workflowId,
+      workflowRunId: report.workflowRunId,
+    };
+    r.totals.runs++;
+    if (run.status === 'failure') r.totals.failures++;
+
+    if (r.lastRun && run.finishedAt < r.lastRun.finishedAt) {
+      run.outOfOrder = true;
+      r.totals.outOfOrder++;
+      this.s.counters.outOfOrder++;
+      pushBounded(r.recentRuns, forRecent(run), KEEP.recentRuns);
+      return { outcome: 'out_of_order', run, alerts: [] };
+    }
+
+    this.s.counters.accepted++;
+    const t = this.resolved;
+    const alerts: AlertEvent[] = [];
+    r.lastRun = run;
+
+    if (run.status === 'failure') {
+      r.consecutiveFailures++;
+      const open = this.incident('consecutive_failures');
+      if (r.consecutiveFailures >= t.failureStreak && !open) {
+        const figures: AlertFigures = { failureStreak: r.consecutiveFailures, lastError: run.error, lastSuccessAt: r.lastSuccessAt };
+        const error = run.error ? ` (last error: ${Array.from(run.error).slice(0, 200).join('')})` : '';
+        alerts.push(this.open('consecutive_failures', now, `${r.retailer}: ${r.consecutiveFailures} consecutive failed runs${error}`, figures, run));
+      } else if (open) {
+        // Keep the open incident's figures current for queries and re-notifications.
+        open.figures.failureStreak = r.consecutiveFailures;
+        open.figures.lastError = run.error;
+      }
+    } else {
+      const streak = r.consecutiveFailures;
+      r.consecutiveFailures = 0;
+      r.lastSuccessAt = Math.max(r.lastSuccessAt ?? 0, run.finishedAt);
+      r.lastSuccessRunId = run.runId;
+      if (this.incident('consecutive_failures')) {
+        alerts.push(this.close('consecutive_failures', now, `${r.retailer}: run ${run.runId} succeeded after ${streak} failed runs`, run));
+      }
+      if (this.incident('stale')) alerts.push(this.close('stale', now, `${r.retailer}: fresh data again — run ${run.runId} succeeded`, run));
+      alerts.push(...this.evaluateSku(run, t, now));
+    }
+    pushBounded(r.recentRuns, forRecent(run), KEEP.recentRuns);
+    return { outcome: 'accepted', run, alerts };
+  }
+
+  private evaluateSku(run: RunSummary, t: Thresholds, now: number): AlertEvent[] {
+    const r = this.s.retailer;
+    const sku = run.skuCount ?? 0;
+    const baseline = r.skuBaseline.slice(-t.skuWindow);
+    const avg = baseline.length >= t.skuMinSamples ? baseline.reduce((a, b) => a + b, 0) / baseline.length : undefined;
+    const floor = avg === undefined ? undefined : avg * (1 - t.skuDropPct / 100);
+    const dropped = floor !== undefined && sku < floor;
+    const alerts: AlertEvent[] = [];
+    const figures: AlertFigures = {
+      skuCount: sku,
+      trailingAverage: avg === undefined ? undefined : round1(avg),
+      dropPct: avg ? round1(((avg - sku) / avg) * 100) : undefined,
+      skuDropPct: t.skuDropPct,
+    };
+    const open = this.incident('sku_drop');
+    if (dropped) {
+      run.skuDrop = true;
+      if (!open) {
+        const summary = `${r.retailer}: SKU count ${sku} is ${figures.dropPct}% below the trailing average of ${figures.trailingAverage} (threshold ${t.skuDropPct}%)`;
+        alerts.push(this.open('sku_drop', now, summary, figures, run));
+      } else {
+        open.figures = figures;
+      }
+      return alerts; // a dropped run never joins the baseline
+    }
+    if (open) {
+      alerts.push(this.close('sku_drop', now, `${r.retailer}: SKU count back to ${sku} (trailing average ${figures.trailingAverage ?? 'n/a'})`, run));
+    }
+    r.skuBaseline = [...baseline, sku].slice(-t.skuWindow);
+    return alerts;
+  }
+
+  /** When the stale rule would fire (ms), based on the last success or first sighting. */
+  staleDeadline(): number {
+    const r = this.s.retailer;
+    return (r.lastSuccessAt ?? r.firstSeenAt) + this.resolved.staleAfterMs;
+  }
+
+  /** The earliest moment something time-driven is due (stale fire, re-notify, silence expiry), if any. */
+  nextDeadline(): number | undefined {
+    const r = this.s.retailer;
+    const due: number[] = [];
+    if (!this.incident('stale')) due.push(this.staleDeadline());
+    const every = this.resolved.renotifyEveryMs;
+    if (every > 0) for (const inc of r.incidents) if (!inc.acknowledged) due.push(inc.lastNotifiedAt + every);
+    for (const s of r.silences) due.push(s.until);
+    return due.length ? Math.min(...due) : undefined;
+  }
+
+  /** Fire everything time-driven that is due at `now`; announce incidents whose silence has ended. */
+  evaluateTimers(now: number): AlertEvent[] {
+    const r = this.s.retailer;
+    const t = this.resolved;
+    const alerts: AlertEvent[] = [];
+    r.silences = r.silences.filter((s) => s.until > now);
+    // Every incident that fired silenced and that no silence covers any more is announced now (at most once).
+    alerts.push(...this.announceUnsilenced(now));
+    const stale = this.incident('stale');
+    if (!stale && now >= this.staleDeadline()) {
+      const since = r.lastSuccessAt ?? r.firstSeenAt;
+      const figures: AlertFigures = {
+        lastSuccessAt: r.lastSuccessAt,
+        hoursSinceSuccess: round2((now - since) / HOUR_MS),
+        staleAfterHours: round2(t.staleAfterMs / HOUR_MS),
+        failureStreak: r.consecutiveFailures,
+      };
+      const summary = r.lastSuccessAt
+        ? `${r.retailer}: no successful run for ${humanDuration(now - since)} (threshold ${humanDuration(t.staleAfterMs)})`
+        : `${r.retailer}: no successful run since it was first seen ${humanDuration(now - since)} ago (threshold ${humanDuration(t.staleAfterMs)})`;
+      alerts.push(this.open('stale', now, summary, figures, r.lastRun));
+    } else if (stale) {
+      stale.figures.hoursSinceSuccess = round2((now - (r.lastSuccessAt ?? r.firstSeenAt)) / HOUR_MS);
+    }
+    if (t.renotifyEveryMs > 0) {
+      for (const inc of r.incidents) {
+        if (!inc.acknowledged && now >= inc.lastNotifiedAt + t.renotifyEveryMs) {
+          // Keep to the schedule (fired → +R → +2R) when this runs a little late; restart it after a long outage.
+          const scheduled = inc.lastNotifiedAt + t.renotifyEveryMs;
+          inc.lastNotifiedAt = now - scheduled < t.renotifyEveryMs ? scheduled : now;
+          inc.notifyCount++;
+          alerts.push(this.event(inc, 'renotify', now, `${inc.summary} (still open, reminder ${inc.notifyCount - 1})`));
+        }
+      }
+    }
+    return alerts;
+  }
+
+  /** Open incidents whose fire went out silenced and that no silence covers any more: announce them now. */
+  private announceUnsilenced(now: number): AlertEvent[] {
+    const out: AlertEvent[] = [];
+    for (const inc of this.s.retailer.incidents) {
+      if (inc.announced || this.isSilenced(inc.rule, now)) continue;
+      inc.notifyCount++;
+      inc.lastNotifiedAt = now;
+      out.push(this.event(inc, 'fire', now, `${inc.summary} (silence ended; still open)`));
+    }
+    return out;
+  }
+
+  private open(rule: RuleId, now: number, summary: string, figures: AlertFigures, run?: RunSummary): AlertEvent {
+    const r = this.s.retailer;
+    const inc: Incident = {
+      id: `${r.retailer}/${rule}/${++this.s.incidentSeq}`,
+      retailer: r.retailer,
+      rule,
+      openedAt: now,
+      lastNotifiedAt: now,
+      notifyCount: 1,
+      summary,
+      figures,
+      runId: run?.runId,
+      workflowId: run?.workflowId,
+      workflowRunId: run?.workflowRunId,
+      announced: false,
+    };
+    r.incidents.push(inc);
+    return this.event(inc, 'fire', now, summary);
+  }
+
+  private close(rule: RuleId, now: number, summary: string, run?: RunSummary): AlertEvent {
+    const r = this.s.retailer;
+    const inc = this.incident(rule)!;
+    r.incidents = r.incidents.filter((i) => i !== inc);
+    return this.event(inc, 'resolve', now, summary, run);
+  }
+
+  private event(inc: Incident, kind: AlertKind, now: number, summary: string, run?: RunSummary): AlertEvent {
+    const r = this.s.retailer;
+    const ev: AlertEvent = {
+      eventId: kind === 'resolve' ? `${inc.id}/resolve` : `${inc.id}/${kind}/${inc.notifyCount}`,
+      incidentId: inc.id,
+      kind,
+      retailer: r.retailer,
+      rule: inc.rule,
+      at: now,
+      openedAt: inc.openedAt,
+      summary,
+      figures: { ...inc.figures },
+      runId: run?.runId ?? inc.runId,
+      workflowId: run?.workflowId ?? inc.workflowId,
+      workflowRunId: run?.workflowRunId ?? inc.workflowRunId,
+      schedule: run?.schedule ?? r.lastRun?.schedule,
+    };
+    if (kind === 'resolve') {
+      // A resolve goes out for every incident people were told about; one never announced stays quiet.
+      if (!inc.announced) ev.silenced = true;
+    } else if (this.isSilenced(inc.rule, now)) {
+      ev.silenced = true;
+    } else {
+      inc.announced = true;
+    }
+    pushBounded(this.s.recentAlerts, ev, KEEP.recentAlerts);
+    return ev;
+  }
+
+  // ---- operator actions -------------------------------------------------------------------------
+
+  /** Fleet defaults changed (pushed by the fleet workflow). */
+  setDefaults(defaults: Thresholds): void {
+    this.s.defaults = { ...defaults };
+    this.resolved = resolveThresholds(this.s.defaults, this.s.retailer.overrides);
+  }
+
+  setOverrides(update: ThresholdOverrides): void {
+    const r = this.s.retailer;
+    r.overrides = { ...(r.overrides ?? {}), ...update };
+    this.resolved = resolveThresholds(this.s.defaults, r.overrides);
+  }
+
+  silence(silence: Silence, now: number): void {
+    const r = this.s.retailer;
+    r.silences = r.silences.filter((s) => s.rule !== silence.rule && s.until > now);
+    r.silences.push(silence);
+  }
+
+  /** Remove a silence; incidents it kept quiet are announced now. */
+  unsilence(rule: RuleId | '*', now: number): { removed: boolean; alerts: AlertEvent[] } {
+    const r = this.s.retailer;
+    const before = r.silences.length;
+    // '*' ends every silence of the retailer; a rule ends that rule's silence.
+    r.silences = rule === '*' ? [] : r.silences.filter((s) => s.rule !== rule);
+    const removed = r.silences.length !== before;
+    return { removed, alerts: removed ? this.announceUnsilenced(now) : [] };
+  }
+
+  isSilenced(rule: RuleId, now: number): boolean {
+    return this.s.retailer.silences.some((s) => (s.rule === '*' || s.rule === rule) && s.until > now);
+  }
+
+  hasOpenIncident(incidentId: string): boolean {
+    return this.s.retailer.incidents.some((i) => i.id === incidentId);
+  }
+
+  /** Acknowledge an open incident by id; stops its re-notifications. Returns false if no such open incident. */
+  acknowledge(incidentId: string, ack: { by: string; note?: string }, now: number): boolean {
+    const inc = this.s.retailer.incidents.find((i) => i.id === incidentId);
+    if (!inc) return false;
+    inc.acknowledged = { by: ack.by, note: ack.note, at: now };
+    return true;
+  }
+
+  /** A fresh deterministic operator-action id (`<retailer>/action/<seq>`), separate from incident ids. */
+  nextActionId(): string {
+    return `${this.s.retailer.retailer}/action/${++this.s.actionSeq}`;
+  }
+
+  /**
+   * Rebuild the rule state from stored runs (oldest first), e.g. after an outage or a threshold change.
+   * Incidents open before and after keep their identity and are not notified again; only an incident that
+   * is newly open fires, and one that no longer holds resolves. "Latest" fields (last run, last success)
+   * never move backwards: a window older than what the monitor already saw only informs the baseline
+   * when nothing newer has been seen since. Lifetime totals, silences, overrides and duplicate memory are kept.
+   */
+  reprocess(runs: RunSummary[], now: number): { alerts: AlertEvent[]; applied: number; newest: boolean } {
+    const r = this.s.retailer;
+    const scratch = new RetailerMonitor({
+      ...emptyRetailerSnapshot(r.retailer, r.firstSeenAt, this.s.defaults),
+      retailer: { ...freshRetailer(r.retailer, r.firstSeenAt), overrides: r.overrides },
+    });
+    let applied = 0;
+    for (const run of runs) {
+      if (run.retailer !== r.retailer) continue;
+      if (scratch.applyReport(reportFromRun(run), run.receivedAt).outcome === 'accepted') applied++;
+    }
+    const rebuilt = scratch.s.retailer;
+    // The window describes the present only if its newest run is at least as new as what we already know.
+    const newest = !r.lastRun || (rebuilt.lastRun !== undefined && rebuilt.lastRun.finishedAt >= r.lastRun.finishedAt);
+    if (!newest) return { alerts: [], applied, newest };
+    r.lastRun = rebuilt.lastRun;
+    if (rebuilt.lastSuccessAt !== undefined && rebuilt.lastSuccessAt >= (r.lastSuccessAt ?? 0)) {
+      r.lastSuccessAt = rebuilt.lastSuccessAt;
+      r.lastSuccessRunId = rebuilt.lastSuccessRunId;
+    }
+    r.consecutiveFailures = rebuilt.consecutiveFailures;
+    r.skuBaseline = rebuilt.skuBaseline;
+    r.recentRuns = rebuilt.recentRuns;
+    const before = r.incidents;
+    r.incidents = [];
+    const alerts: AlertEvent[] = [];
+    for (const rule of RULE_ORDER) {
+      const old = before.find((i) => i.rule === rule);
+      // The stale rule is time-driven: keep an open stale incident only if still past the deadline.
+      // (A stale incident newly due is left to the timer, which fires it with its usual figures.)
+      const after = rule === 'stale' ? (now >= this.staleDeadline() ? old : undefined) : rebuilt.incidents.find((i) => i.rule === rule);
+      if (old && after) {
+        r.incidents.push({ ...old, figures: after.figures });
+      } else if (after) {
+        alerts.push(this.open(rule, now, `${after.summary} (found by reprocessing)`, after.figures, r.lastRun));
+      } else if (old) {
+        r.incidents.push(old);
+        alerts.push(this.close(rule, now, `${r.retailer}: ${rule.replace('_', ' ')} no longer holds after reprocessing`));
+      }
+    }
+    return { alerts, applied, newest };
+  }
+
+  // ---- views -------------------------------------------------------------------------------------
+
+  health(now: number): Health {
+    const open = this.s.retailer.incidents;
+    if (open.length === 0) return 'healthy';
+    return open.every((i) => this.isSilenced(i.rule, now)) ? 'silenced' : 'unhealthy';
+  }
+
+  openRules(): RuleId[] {
+    return this.s.retailer.incidents.map((i) => i.rule).sort();
+  }
+
+  status(now: number): RetailerStatus {
+    const r = this.s.retailer;
+    const t = this.resolved;
+    const baseline = r.skuBaseline.slice(-t.skuWindow);
+    return {
+      retailer: r.retailer,
+      health: this.health(now),
+      firstSeenAt: r.firstSeenAt,
+      lastRun: r.lastRun,
+      lastSuccessAt: r.lastSuccessAt,
+      consecutiveFailures: r.consecutiveFailures,
+      trailingAverage: baseline.length ? round1(baseline.reduce((a, b) => a + b, 0) / baseline.length) : undefined,
+      staleDeadline: this.staleDeadline(),
+      openIncidents: this.openIncidents(),
+      silences: r.silences.filter((s) => s.until > now),
+      thresholds: { ...t },
+      totals: { ...r.totals },
+    };
+  }
+
+  detail(now: number): RetailerDetail {
+    const r = this.s.retailer;
+    return {
+      ...this.status(now),
+      recentRuns: [...r.recentRuns].reverse(),
+      skuBaseline: [...r.skuBaseline],
+      counters: { ...this.s.counters },
+      recentRejections: [...this.s.recentRejections],
+    };
+  }
+
+  settings(): { overrides?: ThresholdOverrides; silences: Silence[] } {
+    const r = this.s.retailer;
+    return { overrides: r.overrides ? { ...r.overrides } : undefined, silences: [...r.silences] };
+  }
+
+  openIncidents(): Incident[] {
+    return [...this.s.retailer.incidents].sort((a, b) => a.openedAt - b.openedAt);
+  }
+
+  recentAlerts(): AlertEvent[] {
+    return [...this.s.recentAlerts];
+  }
+
+  recentRuns(): RunSummary[] {
+    return [...this.s.retailer.recentRuns];
+  }
+}

@@ -1,0 +1,508 @@
+/**
+ * One retailer's monitor (`ingestion-monitor/<retailer>`): thin glue around the pure rule engine
+ * (src/rules/retailer-monitor.ts).
+ *
+ * - Handlers are registered first. Reports and operator commands are Updates whose validators reject a
+ *   malformed message before it enters history, and whose handlers answer; the signal forms of the same
+ *   messages are applied by the same code (a rejection is logged and counted, never thrown).
+ * - Started fresh (first report, expected retailer, or after a termination), it rebuilds from Postgres
+ *   before applying anything: open incidents keep their ids and are not announced again.
+ * - Three loops: the timer loop sleeps on one durable timer until the next deadline (stale, re-notify,
+ *   silence end); the hand-over loop gives alert events to the fleet workflow, which delivers them; the
+ *   persistence loop writes runs, the status row and operator actions (refused rows are quarantined).
+ * - Continue-as-new on the server's suggestion, after the queues are written down.
+ */
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setDefaultSignalHandler,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { FleetActivities, PostgresActivities, TemporalActivities } from '../activities/types';
+import { KEEP, RetailerMonitor } from '../rules/retailer-monitor';
+import { DEFAULT_THRESHOLDS, resolveThresholds, thresholdsSchema, type Thresholds } from '../rules/thresholds';
+import { isoTimes, type AlertEvent, type RunSummary } from '../rules/types';
+import {
+  acknowledgeUpdate,
+  DEFAULTS,
+  replayUpdate,
+  reportRunUpdate,
+  reprocessUpdate,
+  retailerAlertsQuery,
+  retailerIncidentsQuery,
+  retailerQuery,
+  SEARCH_ATTRIBUTES,
+  setThresholdsUpdate,
+  silenceUpdate,
+  unsilenceUpdate,
+  type OperatorActionInput,
+  type OperatorResult,
+  type RetailerCarry,
+  type RetailerMonitorInput,
+  type RunVerdict,
+} from '../shared/messages';
+import {
+  acknowledgeArgsSchema,
+  describeZodError,
+  replayArgsSchema,
+  reprocessArgsSchema,
+  setThresholdsArgsSchema,
+  silenceArgsSchema,
+  slugSchema,
+  unsilenceArgsSchema,
+} from '../shared/operator';
+import { parseRunReport } from '../shared/report';
+import { retailerMarkdown } from './health-summary';
+
+const postgres = proxyActivities<PostgresActivities>({
+  startToCloseTimeout: '60 seconds',
+  // Connection errors retry until Postgres is back; data errors are quarantined inside the activity.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+const temporal = proxyActivities<TemporalActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+const fleet = proxyActivities<FleetActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+const HEALTH_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.health, SearchAttributeType.KEYWORD);
+const OPEN_RULES_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.openRules, SearchAttributeType.KEYWORD);
+
+export const LIMITS = {
+  /** Run rows per persistBatch. */
+  runsPerBatch: 500,
+  /** Alert events per hand-over to the fleet. */
+  alertsPerHandOver: 50,
+  /** While draining for continue-as-new, wait this long for Postgres before carrying the queue over. */
+  drainWaitMs: 5 * 60_000,
+};
+
+/** Why an operator command was refused (thrown from an Update handler; the validator catches most earlier). */
+function refuse(message: string, type = 'InvalidCommand'): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true });
+}
+
+function causeOf(err: unknown): string {
+  return err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+}
+
+export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Promise<void> {
+  const slug = slugSchema.safeParse(input?.retailer);
+  if (!slug.success) throw ApplicationFailure.create({ type: 'InvalidRetailer', message: `retailer: ${describeZodError(slug.error)}`, nonRetryable: true });
+  const retailer = slug.data;
+  const fleetWorkflowId = input.fleetWorkflowId ?? DEFAULTS.workflowId;
+  const carried: RetailerCarry | undefined = input.carried;
+  const startDefaults = thresholdsSchema.partial().safeParse(input.defaults ?? {});
+  const monitor = carried
+    ? new RetailerMonitor(carried.snapshot)
+    : RetailerMonitor.fresh(retailer, Date.now(), resolveThresholds(DEFAULT_THRESHOLDS, startDefaults.success ? startDefaults.data : {}));
+
+  const pendingRuns: RunSummary[] = carried?.pendingRuns ?? [];
+  const pendingAlerts: AlertEvent[] = carried?.pendingAlerts ?? [];
+  const pendingActions: OperatorActionInput[] = carried?.pendingActions ?? [];
+  let statusDirty = carried?.statusDirty ?? true;
+  let settingsDirty = false;
+  let searchAttributes = carried?.searchAttributes ?? false;
+  let ready = carried !== undefined;
+  let persisting = false;
+  let forwarding = false;
+  /** Set once the drain has written what was queued when it began: the loops start no new batch. */
+  let frozen = false;
+  /** How much was ever queued / written (this run), so a waiter can wait for "what was queued when I came". */
+  const queued = { runs: pendingRuns.length, alerts: pendingAlerts.length, actions: pendingActions.length };
+  const done = { runs: 0, alerts: 0, actions: 0 };
+  let wakeTimer = false;
+  let armedDeadline: number | undefined;
+
+  const queueAlerts = (alerts: AlertEvent[]) => {
+    if (alerts.length === 0) return;
+    pendingAlerts.push(...alerts);
+    queued.alerts += alerts.length;
+    statusDirty = true;
+  };
+  const changed = () => {
+    statusDirty = true;
+    const next = monitor.nextDeadline();
+    if (next !== undefined && (armedDeadline === undefined || next < armedDeadline)) wakeTimer = true;
+  };
+  const recordAction = (a: Omit<OperatorActionInput, 'actionId' | 'at' | 'retailer'>): string => {
+    const actionId = monitor.nextActionId();
+    pendingActions.push({ actionId, at: Date.now(), retailer, ...a });
+    queued.actions++;
+    return actionId;
+  };
+  const result = (message: string, actionId: string): OperatorResult => ({ retailer, message, actionId, health: monitor.health(Date.now()) });
+  const rejectSignal = (what: string, reason: string, runId?: string) => {
+    log.warn(`rejected ${what}: ${reason}`, { retailer, runId });
+    monitor.recordRejection({ at: Date.now(), reason: `${what}: ${reason}`, runId, retailer });
+  };
+
+  // ---- what each message does (shared by the Update and the signal form) -----------------------------
+
+  const sameRetailer = (r: string | undefined, what: string) => {
+    if (r !== undefined && r !== retailer) throw refuse(`${what} for ${r} sent to the monitor of ${retailer}`);
+  };
+
+  /** Validate a report; throws with the reason (the Update validator and the signal both use it). */
+  const validReport = (payload: unknown) => {
+    const parsed = parseRunReport(payload);
+    if (!parsed.ok) throw refuse(parsed.reason, 'InvalidRunReport');
+    sameRetailer(parsed.report.retailer, 'report');
+    return parsed.report;
+  };
+
+  const applyReport = (payload: unknown): RunVerdict => {
+    const report = validReport(payload);
+    const now = Date.now();
+    const applied = monitor.applyReport(report, now);
+    if (applied.run) {
+      pendingRuns.push(applied.run);
+      queued.runs++;
+    }
+    queueAlerts(applied.alerts);
+    if (applied.outcome !== 'duplicate') changed();
+    return {
+      outcome: applied.outcome,
+      runId: report.runId,
+      retailer,
+      health: monitor.health(now),
+      opened: applied.alerts.filter((a) => a.kind === 'fire').map((a) => ({ id: a.incidentId, rule: a.rule })),
+      resolved: applied.alerts.filter((a) => a.kind === 'resolve').map((a) => ({ id: a.incidentId, rule: a.rule })),
+    };
+  };
+
+  const validThresholds = (args: unknown) => {
+    const parsed = setThresholdsArgsSchema.safeParse(args);
+    if (!parsed.success) throw refuse(describeZodError(parsed.error));
+    if (parsed.data.retailer === undefined) throw refuse('fleet-wide thresholds go to the fleet workflow; name a retailer here');
+    sameRetailer(parsed.data.retailer, 'thresholds');
+    return parsed.data;
+  };
+  const setThresholds = (args: unknown): OperatorResult => {
+    const { thresholds } = validThresholds(args);
+    monitor.setOverrides(thresholds);
+    settingsDirty = true;
+    wakeTimer = true; // a shorter stale threshold may already be due
+    changed();
+    return result(`thresholds of ${retailer} now ${JSON.stringify(monitor.thresholds)}`, recordAction({ action: 'set_thresholds', by: 'operator', reason: JSON.stringify(thresholds) }));
+  };
+
+  const validSilence = (args: unknown) => {
+    const parsed = silenceArgsSchema.safeParse(args);
+    if (!parsed.success) throw refuse(describeZodError(parsed.error));
+    sameRetailer(parsed.data.retailer, 'silence');
+    if (Date.parse(parsed.data.until) <= Date.now()) throw refuse(`until ${parsed.data.until} is in the past`);
+    return parsed.data;
+  };
+  const silence = (args: unknown): OperatorResult => {
+    const { rule = '*', until, reason, by = 'unknown' } = validSilence(args);
+    const now = Date.now();
+    monitor.silence({ rule, until: Date.parse(until), reason, by, createdAt: now }, now);
+    settingsDirty = true;
+    changed();
+    const id = recordAction({ action: 'silence', rule, by, reason, until: Date.parse(until) });
+    return result(`silenced ${retailer} ${rule === '*' ? 'all rules' : rule} until ${until}`, id);
+  };
+
+  const validUnsilence = (args: unknown) => {
+    const parsed = unsilenceArgsSchema.safeParse(args);
+    if (!parsed.success) throw refuse(describeZodError(parsed.error));
+    sameRetailer(parsed.data.retailer, 'unsilence');
+    return parsed.data;
+  };
+  const unsilence = (args: unknown): OperatorResult => {
+    const { rule = '*' } = validUnsilence(args);
+    const { removed, alerts } = monitor.unsilence(rule, Date.now());
+    queueAlerts(alerts);
+    settingsDirty = true;
+    changed();
+    const outcome = removed ? `removed${alerts.length ? `; ${alerts.length} open incident(s) announced` : ''}` : 'no such silence';
+    return result(`unsilence ${retailer} ${rule}: ${outcome}`, recordAction({ action: 'unsilence', rule, by: 'operator', outcome }));
+  };
+
+  const validAcknowledge = (args: unknown) => {
+    const parsed = acknowledgeArgsSchema.safeParse(args);
+    if (!parsed.success) throw refuse(describeZodError(parsed.error));
+    // Before the restore finishes the incidents are not known yet; the handler checks again.
+    if (ready && !monitor.hasOpenIncident(parsed.data.incidentId)) throw refuse(`no open incident ${parsed.data.incidentId}`, 'UnknownIncident');
+    return parsed.data;
+  };
+  const acknowledge = (args: unknown): OperatorResult => {
+    const { incidentId, by = 'unknown', note } = validAcknowledge(args);
+    if (!monitor.acknowledge(incidentId, { by, note }, Date.now())) throw refuse(`no open incident ${incidentId}`, 'UnknownIncident');
+    changed();
+    const rule = monitor.openIncidents().find((i) => i.id === incidentId)?.rule;
+    return result(`acknowledged ${incidentId}`, recordAction({ action: 'acknowledge', incidentId, rule, by, reason: note }));
+  };
+
+  const validReplay = (args: unknown) => {
+    const parsed = replayArgsSchema.safeParse(args);
+    if (!parsed.success) throw refuse(describeZodError(parsed.error));
+    sameRetailer(parsed.data.retailer, 'replay');
+    return parsed.data;
+  };
+  const replay = async (args: unknown): Promise<OperatorResult> => {
+    const { by = 'unknown' } = validReplay(args);
+    let outcome: string;
+    try {
+      const res = await temporal.triggerIngestion({ retailer, schedule: monitor.status(Date.now()).lastRun?.schedule });
+      outcome = `${res.how}${res.id ? ` ${res.id}` : ''}: ${res.detail}`;
+    } catch (err) {
+      outcome = `failed: ${causeOf(err)}`;
+    }
+    log.info('replay requested', { retailer, by, outcome });
+    return result(`replay ${retailer}: ${outcome}`, recordAction({ action: 'replay', by, outcome }));
+  };
+
+  const validReprocess = (args: unknown) => {
+    const parsed = reprocessArgsSchema.safeParse(args);
+    if (!parsed.success) throw refuse(describeZodError(parsed.error));
+    sameRetailer(parsed.data.retailer, 'reprocess');
+    return parsed.data;
+  };
+  const reprocess = async (args: unknown): Promise<OperatorResult> => {
+    const { from, to, by = 'unknown' } = validReprocess(args);
+    // Runs queued before this command would be missing from what we load: wait until *they* are written
+    // (not for an empty queue, which a steady stream of reports never gives). If continue-as-new froze the
+    // queues meanwhile, go ahead: "latest" fields never move backwards, whatever the window holds.
+    const target = queued.runs;
+    await condition(() => done.runs >= target || frozen);
+    let outcome: string;
+    try {
+      const stored = await postgres.loadRuns({ retailer, from: Date.parse(from), to: Date.parse(to) });
+      const { alerts, applied, newest } = monitor.reprocess(stored, Date.now());
+      queueAlerts(alerts);
+      changed();
+      outcome = newest
+        ? `rebuilt from ${applied} runs; ${alerts.length} notification(s)`
+        : `window ends before the latest run; ${applied} runs read, state kept (nothing moves backwards)`;
+    } catch (err) {
+      outcome = `failed: ${causeOf(err)}`;
+    }
+    log.info('reprocess', { retailer, from, to, by, outcome });
+    return result(`reprocess ${retailer}: ${outcome}`, recordAction({ action: 'reprocess', by, reason: `${from} .. ${to}`, outcome }));
+  };
+
+  const fleetDefaults = (payload: unknown) => {
+    const parsed = thresholdsSchema.safeParse(payload);
+    if (!parsed.success) return rejectSignal('fleetDefaults', describeZodError(parsed.error));
+    monitor.setDefaults(parsed.data);
+    wakeTimer = true;
+    changed();
+  };
+
+  // ---- handlers first: nothing that arrives with the first task is missed ----------------------------
+
+  /** Every handler waits for the restore, so messages apply in arrival order onto the rebuilt state. */
+  const whenReady = async <T>(fn: () => T | Promise<T>): Promise<T> => {
+    if (!ready) await condition(() => ready);
+    return fn();
+  };
+  /** Update validators: schema and identity checks only (pure, synchronous). */
+  const validator = (check: (args: unknown) => unknown) => (args: unknown) => void check(args);
+
+  setHandler(reportRunUpdate, (payload) => whenReady(() => applyReport(payload)), {
+    validator: validator(validReport),
+    description: 'Report one ingestion run; answers with the verdict (accepted / duplicate / out_of_order), health and incidents opened or resolved',
+  });
+  setHandler(setThresholdsUpdate, (a) => whenReady(() => setThresholds(a)), { validator: validator(validThresholds), description: 'Override thresholds for this retailer' });
+  setHandler(silenceUpdate, (a) => whenReady(() => silence(a)), { validator: validator(validSilence), description: 'Silence one rule or all rules until a time' });
+  setHandler(unsilenceUpdate, (a) => whenReady(() => unsilence(a)), { validator: validator(validUnsilence), description: 'End a silence; incidents it kept quiet are announced' });
+  setHandler(acknowledgeUpdate, (a) => whenReady(() => acknowledge(a)), { validator: validator(validAcknowledge), description: 'Acknowledge an open incident (stops re-notifications)' });
+  setHandler(replayUpdate, (a) => whenReady(() => replay(a)), { validator: validator(validReplay), description: "Re-run this retailer's ingestion now" });
+  setHandler(reprocessUpdate, (a) => whenReady(() => reprocess(a)), { validator: validator(validReprocess), description: 'Rebuild state from stored runs over [from, to]' });
+
+  // One handler for every signal, so signals buffered before the workflow started apply in arrival order.
+  const signals = new Map<string, (payload: unknown) => unknown>([
+    ['ingestionCompleted', applyReport],
+    ['setThresholds', setThresholds],
+    ['silence', silence],
+    ['unsilence', unsilence],
+    ['acknowledge', acknowledge],
+    ['replay', replay],
+    ['reprocess', reprocess],
+    ['fleetDefaults', fleetDefaults],
+  ]);
+  setDefaultSignalHandler(async (name: string, ...args: unknown[]) => {
+    const handler = signals.get(name);
+    if (!handler) return rejectSignal('signal', `unknown signal ${JSON.stringify(name.slice(0, 80))}`);
+    try {
+      await whenReady(() => handler(args[0]));
+    } catch (err) {
+      rejectSignal(name, err instanceof ApplicationFailure ? err.message : String(err), (args[0] as { runId?: unknown } | undefined)?.runId as string | undefined);
+    }
+  });
+
+  /** Before the restore from Postgres finishes, the state would read as a fresh, healthy retailer: say so instead. */
+  const whenRestored = <T>(view: () => T): T => {
+    if (!ready) throw new Error(`the monitor of ${retailer} is rebuilding its state from Postgres; ask again in a moment`);
+    return view();
+  };
+  setHandler(retailerQuery, () => whenRestored(() => isoTimes(monitor.detail(Date.now()))), {
+    description: 'This retailer: health, last run, last success, failure streak, trailing SKU average, open incidents, silences, thresholds, recent runs (ISO times)',
+  });
+  setHandler(retailerIncidentsQuery, () => whenRestored(() => isoTimes(monitor.openIncidents())), { description: 'Open incidents of this retailer' });
+  setHandler(retailerAlertsQuery, () => whenRestored(() => isoTimes(monitor.recentAlerts())), { description: 'The most recent alert events of this retailer' });
+
+  // ---- start: rebuild from Postgres when started fresh ------------------------------------------------
+
+  if (!carried) {
+    const context = await fleet.monitorContext({ fleetWorkflowId });
+    searchAttributes = context.searchAttributes;
+    if (context.defaults) monitor.setDefaults(context.defaults);
+    const restored = await postgres.restoreRetailer({ retailer, keepRuns: KEEP.recentRuns, keepRunIds: KEEP.recentRunIds, skuWindow: monitor.thresholds.skuWindow });
+    if (restored) {
+      monitor.restore(restored);
+      log.info('restored from Postgres', { retailer, openIncidents: restored.openIncidents.length, runs: restored.totals.runs });
+    }
+    settingsDirty = false;
+    ready = true;
+  }
+
+  // ---- search attributes and Web UI details ----------------------------------------------------------
+
+  let shownHealth = '';
+  let shownRules = '';
+  const showState = () => {
+    const now = Date.now();
+    const health = monitor.health(now);
+    const rules = monitor.openRules().join(',') || 'none';
+    setCurrentDetails(retailerMarkdown(monitor.status(now), now));
+    if (searchAttributes && (health !== shownHealth || rules !== shownRules)) {
+      upsertSearchAttributes([
+        { key: HEALTH_KEY, value: health },
+        { key: OPEN_RULES_KEY, value: rules },
+      ]);
+    }
+    shownHealth = health;
+    shownRules = rules;
+  };
+
+  const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested;
+
+  // ---- hand-over loop: alert events to the fleet workflow, in order ---------------------------------
+
+  const diagnose = async (event: AlertEvent) => {
+    const runs = monitor.recentRuns().filter((r) => r.status === 'success');
+    const durations = runs.map((r) => r.finishedAt - r.startedAt).sort((a, b) => a - b);
+    const lastRun = monitor.status(Date.now()).lastRun;
+    try {
+      event.diagnosis = await temporal.diagnoseStale({
+        retailer,
+        schedule: lastRun?.schedule,
+        lastRunAt: lastRun?.finishedAt,
+        typicalDurationMs: durations.length ? durations[Math.floor(durations.length / 2)] : undefined,
+      });
+    } catch (err) {
+      log.warn('stale diagnosis failed; alerting without it', { retailer, error: causeOf(err) });
+    }
+  };
+
+  const handOverLoop = async () => {
+    for (;;) {
+      await condition(() => pendingAlerts.length > 0 && !frozen);
+      forwarding = true;
+      const batch = pendingAlerts.slice(0, LIMITS.alertsPerHandOver);
+      for (const event of batch) if (event.kind === 'fire' && event.rule === 'stale' && !event.silenced && event.diagnosis === undefined) await diagnose(event);
+      await fleet.forwardAlerts({ fleetWorkflowId, events: batch });
+      pendingAlerts.splice(0, batch.length);
+      done.alerts += batch.length;
+      forwarding = false;
+    }
+  };
+
+  // ---- persistence loop ------------------------------------------------------------------------------
+
+  const persistLoop = async () => {
+    for (;;) {
+      await condition(() => !frozen && (pendingRuns.length > 0 || pendingActions.length > 0 || statusDirty || settingsDirty));
+      persisting = true;
+      const runs = pendingRuns.slice(0, LIMITS.runsPerBatch);
+      const actions = pendingActions.slice(0);
+      const withSettings = settingsDirty;
+      statusDirty = false;
+      settingsDirty = false;
+      const now = Date.now();
+      try {
+        const written = await postgres.persistBatch({
+          runs,
+          statuses: [monitor.status(now)],
+          alerts: [],
+          ...(actions.length ? { actions } : {}),
+          ...(withSettings ? { settings: [{ retailer, ...monitor.settings() }] } : {}),
+        });
+        for (const q of written.quarantined) monitor.recordRejection({ at: Date.now(), reason: `quarantined ${q.table} row ${q.key}: ${q.reason}`, retailer });
+        pendingRuns.splice(0, runs.length);
+        pendingActions.splice(0, actions.length);
+        done.runs += runs.length;
+        done.actions += actions.length;
+      } catch (err) {
+        // Retries are unlimited for connection errors; anything else ends up here: keep the rows for later.
+        log.error('persist failed; will retry', { retailer, error: causeOf(err) });
+        statusDirty = true;
+        settingsDirty ||= withSettings;
+        await condition(() => false, '1 minute');
+      }
+      persisting = false;
+      showState();
+    }
+  };
+
+  // ---- timer loop ------------------------------------------------------------------------------------
+
+  const timerLoop = async () => {
+    for (;;) {
+      const now = Date.now();
+      const due = monitor.evaluateTimers(now);
+      queueAlerts(due);
+      // A deadline passed (a silence ended, the stale clock ran out …): the status row may read differently.
+      if (due.length || (armedDeadline !== undefined && now >= armedDeadline)) statusDirty = true;
+      armedDeadline = monitor.nextDeadline();
+      wakeTimer = false;
+      const wait = armedDeadline === undefined ? undefined : Math.max(armedDeadline - Date.now(), 1);
+      if (wait === undefined) await condition(() => wakeTimer || shouldContinueAsNew());
+      else await condition(() => wakeTimer || shouldContinueAsNew(), wait);
+      if (shouldContinueAsNew()) return;
+    }
+  };
+
+  void handOverLoop();
+  void persistLoop();
+  showState();
+  await timerLoop();
+
+  // Drain: what was queued when the drain began is written and handed over (for a while, if Postgres is
+  // down); then no new batch starts, handlers and in-flight activities finish, and whatever arrived since
+  // is carried to the next run. Waiting for empty queues instead would never end under a steady stream.
+  const targets = { ...queued };
+  await condition(() => done.runs >= targets.runs && done.alerts >= targets.alerts && done.actions >= targets.actions, LIMITS.drainWaitMs);
+  frozen = true;
+  await condition(() => allHandlersFinished() && !persisting && !forwarding);
+  log.info('continuing as new', { retailer, carriedRuns: pendingRuns.length, carriedAlerts: pendingAlerts.length });
+  await continueAsNew<typeof retailerMonitorWorkflow>({
+    retailer,
+    fleetWorkflowId: input.fleetWorkflowId,
+    carried: {
+      snapshot: monitor.snapshot(),
+      pendingRuns,
+      pendingAlerts,
+      pendingActions,
+      statusDirty,
+      searchAttributes,
+    },
+  });
+}
+
+export type { Thresholds };

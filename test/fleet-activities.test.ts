@@ -1,0 +1,68 @@
+/**
+ * Fleet activities against a real dev server (no monitor worker runs here: the workflows only need to
+ * exist and be Running for these activities).
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createFleetActivities } from '../src/activities/fleet';
+import { loadConfig } from '../src/config';
+import { DEFAULT_THRESHOLDS } from '../src/rules/thresholds';
+import type { AlertEvent } from '../src/rules/types';
+import { DEFAULTS, SEARCH_ATTRIBUTES } from '../src/shared/messages';
+import { createDevServerEnv } from './helpers/temporal';
+import { until } from './helpers/wait';
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await createDevServerEnv();
+}, 120_000);
+afterAll(() => env?.teardown());
+
+const config = () => ({ ...loadConfig({}), taskQueue: 'fleet-activities-test' });
+const event: AlertEvent = {
+  eventId: 'spar/stale/1/fire/1',
+  incidentId: 'spar/stale/1',
+  kind: 'fire',
+  retailer: 'spar',
+  rule: 'stale',
+  at: Date.now(),
+  openedAt: Date.now(),
+  summary: 'spar: no successful run for 5 h',
+  figures: {},
+};
+
+it('forwardAlerts starts the fleet with the events as a signal when it is not running', async () => {
+  const acts = createFleetActivities(config(), env.client);
+  await acts.forwardAlerts({ fleetWorkflowId: 'fleet-a', events: [event] });
+  await acts.forwardAlerts({ fleetWorkflowId: 'fleet-a', events: [event] });
+  const d = await env.client.workflow.getHandle('fleet-a').describe();
+  expect(d.type).toBe(DEFAULTS.fleetWorkflowType);
+  expect(d.status.name).toBe('RUNNING');
+  const history = await env.client.workflow.getHandle('fleet-a').fetchHistory();
+  const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes);
+  expect(signals.map((e) => e.workflowExecutionSignaledEventAttributes!.signalName)).toEqual(['alertEvents', 'alertEvents']);
+});
+
+it('ensureRetailerMonitors starts only the monitors not running; pushFleetDefaults signals every running one', async () => {
+  const acts = createFleetActivities(config(), env.client);
+  const prefix = 'ensure-test/';
+  await expect(acts.ensureRetailerMonitors({ retailers: ['a', 'b', 'a'], fleetWorkflowId: 'fleet-a', retailerWorkflowIdPrefix: prefix })).resolves.toEqual({ started: ['a', 'b'] });
+  await expect(acts.ensureRetailerMonitors({ retailers: ['a', 'b', 'c'], fleetWorkflowId: 'fleet-a', retailerWorkflowIdPrefix: prefix })).resolves.toEqual({ started: ['c'] });
+  const a = await env.client.workflow.getHandle(`${prefix}a`).describe();
+  expect(a.type).toBe(DEFAULTS.retailerWorkflowType);
+
+  // Visibility is eventually consistent: wait until all three are listed, then every one is signalled.
+  const pushed = await until('three running monitors signalled', async () => {
+    const r = await acts.pushFleetDefaults({ defaults: DEFAULT_THRESHOLDS, retailerWorkflowIdPrefix: prefix });
+    return r.signalled === 3 ? r : undefined;
+  });
+  expect(pushed).toEqual({ signalled: 3 });
+  const history = await env.client.workflow.getHandle(`${prefix}c`).fetchHistory();
+  expect((history.events ?? []).some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'fleetDefaults')).toBe(true);
+});
+
+it('monitorContext: no fleet is no defaults (not an error); the dev server has the search attributes registered', async () => {
+  const { customAttributes } = await env.client.connection.operatorService.listSearchAttributes({ namespace: env.client.options.namespace });
+  const registered = Object.values(SEARCH_ATTRIBUTES).every((name) => new Map(Object.entries(customAttributes ?? {})).has(name));
+  const acts = createFleetActivities(config(), env.client);
+  await expect(acts.monitorContext({ fleetWorkflowId: 'no-such-fleet' })).resolves.toEqual({ searchAttributes: registered });
+});
