@@ -89,8 +89,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MonitorConfig 
   };
 }
 
+/** The alert channels that are configured (names only, never their URLs or credentials). */
+export function configuredChannels(c: MonitorConfig): Array<'slack' | 'webhook' | 'email'> {
+  return [c.alerts.slackWebhookUrl && ('slack' as const), c.alerts.webhookUrl && ('webhook' as const), c.alerts.email && ('email' as const)].filter(
+    (x): x is 'slack' | 'webhook' | 'email' => !!x,
+  );
+}
+
 /** For logs: which channels are on, never their URLs or credentials. */
 export function describeChannels(c: MonitorConfig): string {
-  const on = [c.alerts.slackWebhookUrl && 'slack', c.alerts.webhookUrl && 'webhook', c.alerts.email && 'email'].filter(Boolean);
+  const on = configuredChannels(c);
   return on.length ? on.join(', ') : 'none (alerts are recorded in Postgres only)';
 }

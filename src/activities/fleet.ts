@@ -4,7 +4,7 @@
  * error; connection errors throw and Temporal retries them.
  */
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import type { MonitorConfig } from '../config';
+import { configuredChannels, type MonitorConfig } from '../config';
 import { visibilityString } from '../reconciler/activities';
 import type { Thresholds } from '../rules/thresholds';
 import type { AlertEvent } from '../rules/types';
@@ -61,6 +61,10 @@ export function createFleetActivities(config: MonitorConfig, client: Client): Fl
   }
 
   return {
+    async alertChannels() {
+      return configuredChannels(config);
+    },
+
     async forwardAlerts({ fleetWorkflowId, events }: { fleetWorkflowId: string; events: AlertEvent[] }): Promise<void> {
       // Signal-with-start: a terminated (or not yet started) fleet comes back and takes the events.
       await client.workflow.signalWithStart(DEFAULTS.fleetWorkflowType, {

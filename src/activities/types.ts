@@ -80,6 +80,8 @@ export interface TemporalActivities {
 }
 
 export interface FleetActivities {
+  /** Which alert channels this worker has configured (names only), so the fleet schedules no idle sends. */
+  alertChannels(): Promise<Channel[]>;
   /** Hand alert events to the fleet workflow (signal-with-start, so a terminated fleet comes back). */
   forwardAlerts(req: { fleetWorkflowId: string; events: AlertEvent[] }): Promise<void>;
   /** The fleet's default thresholds and whether the custom search attributes are registered. */

@@ -141,9 +141,26 @@ export async function fleetMonitorWorkflow(input: FleetInput = {}): Promise<void
 
   // ---- delivery ----------------------------------------------------------------------------------------
 
+  /** The channels the workers have configured (read at start and hourly): no activity for the others. */
+  let channels: Set<Channel> | undefined;
+  const readChannels = async () => {
+    try {
+      channels = new Set(await fleetOps.alertChannels());
+    } catch (err) {
+      log.warn('could not read the configured alert channels; trying all of them', { error: causeOf(err) });
+      channels = new Set(CHANNELS.map(([c]) => c));
+    }
+  };
+  const configured = async (channel: Channel): Promise<boolean> => {
+    if (!channels) await condition(() => channels !== undefined);
+    return channels!.has(channel);
+  };
+  const notConfigured = (channel: Channel): DeliveryOutcome => ({ channel, status: 'not_configured' });
+
   const sendOne = async (event: AlertEvent): Promise<DeliveryOutcome[]> =>
     Promise.all(
       CHANNELS.map(async ([channel, activity]): Promise<DeliveryOutcome> => {
+        if (!(await configured(channel))) return notConfigured(channel);
         try {
           return await alerts[activity](event);
         } catch (err) {
@@ -156,6 +173,7 @@ export async function fleetMonitorWorkflow(input: FleetInput = {}): Promise<void
   const sendGroup = async (events: AlertEvent[]): Promise<DeliveryOutcome[]> =>
     Promise.all(
       CHANNELS.map(async ([channel]): Promise<DeliveryOutcome> => {
+        if (!(await configured(channel))) return notConfigured(channel);
         try {
           const out = await alerts.sendGroupedAlert({ channel, events });
           return out.status === 'delivered' ? { ...out, detail: `in one message naming ${events.length} retailers` } : out;
@@ -327,6 +345,7 @@ export async function fleetMonitorWorkflow(input: FleetInput = {}): Promise<void
 
   const ensureLoop = async () => {
     for (;;) {
+      await readChannels();
       if (ensureNow && expected.size) {
         try {
           const { started } = await fleetOps.ensureRetailerMonitors({ retailers: [...expected].sort(), fleetWorkflowId: workflowInfo().workflowId, retailerWorkflowIdPrefix: prefix });
