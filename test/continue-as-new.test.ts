@@ -4,17 +4,16 @@
  * Every report is kept, the state crosses each run boundary, and a `reprocess` Update sent while reports
  * keep arriving (so possibly during the drain before continue-as-new) completes (defect 3).
  */
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
 import { commandRetailer, reportIngestionRun, retailerHandle } from '../src/client';
 import type { OperatorResult } from '../src/shared/messages';
 import { reprocessUpdate, retailerQuery, retailerWorkflowId, setThresholdsUpdate, silenceUpdate } from '../src/shared/messages';
 import type { RunReportInput } from '../src/shared/report';
-import { searchAttributeArgs } from '../src/stack/temporal-server';
 import { type CaptureServer, startCaptureServer } from './helpers/capture-server';
 import { createTestMonitorWorker, startFleet, testConfig } from './helpers/monitor';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres';
-import { temporalCliPath } from './helpers/temporal';
+import { createDevServerEnv } from './helpers/temporal';
 import { until } from './helpers/wait';
 
 let env: TestWorkflowEnvironment;
@@ -26,20 +25,8 @@ const taskQueue = 'monitor-can-test';
 const target = { taskQueue };
 
 beforeAll(async () => {
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-  } catch {
-    // already installed
-  }
   [env, tdb, hook] = await Promise.all([
-    TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'existing-path', path: temporalCliPath() },
-        ip: '127.0.0.1',
-        ui: false,
-        extraArgs: [...searchAttributeArgs(), '--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40'],
-      },
-    }),
+    createDevServerEnv({ extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40'] }),
     createTestDatabase('im_can'),
     startCaptureServer(),
   ]);

@@ -5,10 +5,11 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { workflowInterceptorModules } from '../src/worker';
+import { quietRuntime } from './helpers/temporal';
 
-Runtime.install({ logger: new DefaultLogger('WARN') }); // quiet: replay workers log their state at INFO
+quietRuntime(); // quiet: replay workers log their state at INFO
 
 const dir = join(__dirname, 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();

@@ -12,7 +12,7 @@
  */
 import { type Client, ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, type LogEntry, Runtime, Worker } from '@temporalio/worker';
+import { type LogEntry, Worker } from '@temporalio/worker';
 import { createActivities } from '../src/activities';
 import {
   commandRetailer,
@@ -39,7 +39,7 @@ import { InvalidRunReportError, type RunReportInput } from '../src/shared/report
 import { type CaptureServer, startCaptureServer } from './helpers/capture-server';
 import { createTestMonitorWorker, startFleet, testConfig, workflowBundle } from './helpers/monitor';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres';
-import { createTimeSkippingEnv } from './helpers/temporal';
+import { createTimeSkippingEnv, quietRuntime } from './helpers/temporal';
 import { until } from './helpers/wait';
 
 const MIN = 60_000;
@@ -79,18 +79,12 @@ function asTimeSkippingServerMeansIt(client: Client): Client {
 }
 
 beforeAll(async () => {
-  try {
-    // Warnings as the helpers show them, less the ones this file provokes on purpose (rejected messages,
-    // and the stock worker's monitorContext failures in the last test).
-    const provoked = (e: LogEntry) => /^rejected /.test(e.message) || (e.message === 'Activity failed' && e.meta?.activityType === 'monitorContext');
-    Runtime.install({
-      logger: new DefaultLogger('WARN', (e) => {
-        if (!provoked(e)) process.stderr.write(`[${e.level}] ${e.message} ${e.meta ? JSON.stringify(e.meta) : ''}\n`);
-      }),
-    });
-  } catch {
-    // already installed
-  }
+  // Warnings as the helpers show them (held back unless a test fails), less the ones this file provokes on
+  // purpose (rejected messages, and the stock worker's monitorContext failures in the last test).
+  const provoked = (e: LogEntry) => /^rejected /.test(e.message) || (e.message === 'Activity failed' && e.meta?.activityType === 'monitorContext');
+  quietRuntime((e) => {
+    if (!provoked(e)) process.stderr.write(`[${e.level}] ${e.message} ${e.meta ? JSON.stringify(e.meta) : ''}\n`);
+  });
   [env, tdb, hook] = await Promise.all([createTimeSkippingEnv(), createTestDatabase('im_wf'), startCaptureServer()]);
   config = testConfig({ taskQueue, databaseUrl: tdb.url, webhookUrl: `${hook.url}/hook` });
   worker = await Worker.create({
