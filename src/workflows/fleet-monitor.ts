@@ -51,7 +51,8 @@ const alerts = proxyActivities<AlertActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 const postgres = proxyActivities<PostgresActivities>({
-  startToCloseTimeout: '60 seconds',
+  // A batch takes well under a second; a worker that dies mid-write is retried after this, not a minute later.
+  startToCloseTimeout: '20 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 const fleetOps = proxyActivities<FleetActivities>({

@@ -64,7 +64,8 @@ import { parseRunReport } from '../shared/report';
 import { retailerMarkdown } from './health-summary';
 
 const postgres = proxyActivities<PostgresActivities>({
-  startToCloseTimeout: '60 seconds',
+  // A batch takes well under a second; a worker that dies mid-write is retried after this, not a minute later.
+  startToCloseTimeout: '20 seconds',
   // Connection errors retry until Postgres is back; data errors are quarantined inside the activity.
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
