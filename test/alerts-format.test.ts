@@ -23,6 +23,7 @@ const ctx: FormatContext = {
   dashboardUrl: 'http://grafana.local/d/ingestion',
   cliCommand: 'npx ingestion-monitor',
   monitorWorkflowId: 'ingestion-monitor',
+  retailerWorkflowIdPrefix: 'ingestion-monitor/',
 };
 
 function event(over: Partial<AlertEvent> = {}): AlertEvent {
@@ -100,7 +101,7 @@ describe('alertLinks', () => {
   it('links the failing run history, the monitor and the dashboard', () => {
     expect(alertLinks(event(), ctx)).toEqual([
       { label: 'Ingestion run (Temporal UI)', url: 'http://localhost:8233/namespaces/default/workflows/ingest-checkers/a1b2-c3/history' },
-      { label: 'Monitor workflow', url: 'http://localhost:8233/namespaces/default/workflows/ingestion-monitor' },
+      { label: 'Retailer monitor', url: 'http://localhost:8233/namespaces/default/workflows/ingestion-monitor%2Fcheckers' },
       { label: 'Dashboard', url: 'http://grafana.local/d/ingestion' },
     ]);
   });
@@ -108,11 +109,11 @@ describe('alertLinks', () => {
   it('encodes workflow ids and omits the run segment when there is no run id', () => {
     const links = alertLinks(event({ workflowId: 'ingest/checkers 1', workflowRunId: undefined }), { ...ctx, dashboardUrl: undefined });
     expect(links[0].url).toBe('http://localhost:8233/namespaces/default/workflows/ingest%2Fcheckers%201');
-    expect(links.map((l) => l.label)).toEqual(['Ingestion run (Temporal UI)', 'Monitor workflow']);
+    expect(links.map((l) => l.label)).toEqual(['Ingestion run (Temporal UI)', 'Retailer monitor']);
   });
 
   it('has no run link when the event has no workflow id', () => {
-    expect(alertLinks({ ...stale(), workflowId: undefined }, ctx).map((l) => l.label)).toEqual(['Monitor workflow', 'Dashboard']);
+    expect(alertLinks({ ...stale(), workflowId: undefined }, ctx).map((l) => l.label)).toEqual(['Retailer monitor', 'Dashboard']);
   });
 });
 

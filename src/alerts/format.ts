@@ -15,7 +15,10 @@ export interface FormatContext {
   dashboardUrl?: string;
   /** Prefix of the operator CLI, e.g. `npx ingestion-monitor`. */
   cliCommand: string;
+  /** The fleet workflow's id. */
   monitorWorkflowId: string;
+  /** Retailer monitors are `<prefix><retailer>`; the alert links to the retailer's own monitor. */
+  retailerWorkflowIdPrefix: string;
 }
 
 export interface Figure {
@@ -41,6 +44,7 @@ export function formatContextFrom(c: MonitorConfig): FormatContext {
     dashboardUrl: c.dashboardUrl,
     cliCommand: c.cliCommand,
     monitorWorkflowId: c.workflowId,
+    retailerWorkflowIdPrefix: c.retailerWorkflowIdPrefix,
   };
 }
 
@@ -114,7 +118,7 @@ export function workflowUrl(ctx: FormatContext, workflowId: string, runId?: stri
 export function alertLinks(event: AlertEvent, ctx: FormatContext): Link[] {
   const links: Link[] = [];
   if (event.workflowId) links.push({ label: 'Ingestion run (Temporal UI)', url: workflowUrl(ctx, event.workflowId, event.workflowRunId) });
-  links.push({ label: 'Monitor workflow', url: workflowUrl(ctx, ctx.monitorWorkflowId) });
+  links.push({ label: 'Retailer monitor', url: workflowUrl(ctx, `${ctx.retailerWorkflowIdPrefix}${event.retailer}`) });
   if (ctx.dashboardUrl) links.push({ label: 'Dashboard', url: ctx.dashboardUrl });
   return links;
 }
