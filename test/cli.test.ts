@@ -395,6 +395,13 @@ describe('ingestion-monitor CLI against the live monitor', () => {
     }
   });
 
+  it('help never prints the database password', async () => {
+    const r = await cli(['migrate', '--help'], { env: { DATABASE_URL: 'postgres://monitor:s3cret-pw@127.0.0.1:5432/im' } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('postgres://monitor:***@127.0.0.1:5432/im');
+    expect(r.stdout + r.stderr).not.toContain('s3cret-pw');
+  });
+
   it('an unreachable Temporal server exits 4 quickly with a clear message', async () => {
     const r = await cli(['status'], { env: { TEMPORAL_ADDRESS: '127.0.0.1:1' } });
     expect(r.code).toBe(4);

@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_DATABASE_URL, loadConfig } from '../config';
 import { RULES } from '../rules/types';
 import { defaultBy } from './args';
-import { migrate } from './commands/migrate';
+import { migrate, redactUrl } from './commands/migrate';
 import * as operate from './commands/operate';
 import * as read from './commands/read';
 import { report } from './commands/report';
@@ -180,10 +180,12 @@ export function buildProgram(): Command {
       return report(g, out, o);
     });
 
+  const databaseUrl = process.env.DATABASE_URL?.trim() || DEFAULT_DATABASE_URL;
   program
     .command('migrate')
     .description('apply database migrations')
-    .option('--database-url <url>', 'Postgres URL (DATABASE_URL)', process.env.DATABASE_URL?.trim() || DEFAULT_DATABASE_URL)
+    // The help shows the default with its password masked: `--help` output ends up in terminals and tickets.
+    .addOption(new Option('--database-url <url>', 'Postgres URL (DATABASE_URL)').default(databaseUrl, redactUrl(databaseUrl)))
     .action((o: { databaseUrl: string }, cmd: Command) => migrate(ctx(cmd).out, o.databaseUrl));
 
   return program;
