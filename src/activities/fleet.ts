@@ -5,7 +5,7 @@
  */
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { configuredChannels, type MonitorConfig } from '../config';
-import { visibilityString } from '../reconciler/activities';
+import { runningRetailerMonitorsQuery } from '../shared/visibility';
 import type { Thresholds } from '../rules/thresholds';
 import type { AlertEvent } from '../rules/types';
 import { alertEventsSignal, DEFAULTS, fleetConfigQuery, fleetDefaultsSignal, SEARCH_ATTRIBUTES } from '../shared/messages';
@@ -31,13 +31,6 @@ async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Prom
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
   return out;
-}
-
-export function runningRetailerMonitorsQuery(prefix: string): string {
-  return (
-    `WorkflowType = ${visibilityString(DEFAULTS.retailerWorkflowType)} AND ExecutionStatus = 'Running' ` +
-    `AND WorkflowId STARTS_WITH ${visibilityString(prefix)}`
-  );
 }
 
 export function createFleetActivities(config: MonitorConfig, client: Client): FleetActivities {

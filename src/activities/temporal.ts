@@ -7,7 +7,8 @@ import { type Client, type ScheduleDescription, ScheduleNotFoundError, ScheduleO
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import type { MonitorConfig } from '../config';
-import { createReconcilerActivities, visibilityString } from '../reconciler/activities';
+import { createReconcilerActivities } from '../reconciler/activities';
+import { visibilityString } from '../shared/visibility';
 import type { ReconcilerActivities } from '../reconciler/types';
 import { whoPaused } from './schedule-pause';
 import { combineDiagnosis, explainPollers, explainSchedule, type OpenRun, type PollerFacts } from './stale-diagnosis';

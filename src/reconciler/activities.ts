@@ -17,6 +17,7 @@ import { buildRunReport, failureMessage, type OutcomeExtractor } from '../report
 import type { IngestionOutcome } from '../reporting/types';
 import { parseRunReport } from '../shared/report';
 import { type FindUnreportedRunsRequest, type FindUnreportedRunsResult, type ReconcilerActivities, UNREPORTED_STATUSES } from './types';
+import { visibilityString } from '../shared/visibility';
 
 export interface ReconcilerOptions {
   client: Client;
@@ -31,8 +32,6 @@ export interface ReconcilerOptions {
 const CLOSE_EVENT_ONLY = temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT;
 const scheduledById = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
 
-/** A string literal for a visibility query. */
-export const visibilityString = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 export function unreportedRunsQuery(workflowTypes: string[], since: string): string {
   return (

@@ -24,6 +24,7 @@ import {
   type RetailerView,
 } from '../../shared/messages';
 import { slugSchema } from '../../shared/operator';
+import { runningRetailerMonitorsQuery } from '../../shared/visibility';
 import { type GlobalOptions, Output, type Temporal, withTemporal } from '../context';
 import { EXIT, notFound, temporalError } from '../errors';
 import {
@@ -107,11 +108,9 @@ async function askEach<T>(t: Temporal, retailers: string[], ask: (h: ReturnType<
   return new Map(retailers.map((r, i) => [r, answers[i]!]));
 }
 
-const visibilityString = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-
 /** Retailers with a running monitor, from visibility (eventually consistent: a second or so behind). */
 async function runningRetailers(client: Client, limit: number, prefix: string): Promise<{ retailers: string[]; truncated: boolean }> {
-  const query = `WorkflowType = ${visibilityString(DEFAULTS.retailerWorkflowType)} AND ExecutionStatus = 'Running' AND WorkflowId STARTS_WITH ${visibilityString(prefix)}`;
+  const query = runningRetailerMonitorsQuery(prefix);
   const found = new Set<string>();
   for await (const wf of client.workflow.list({ query, pageSize: Math.min(limit + 1, 1000) })) {
     if (!wf.workflowId.startsWith(prefix)) continue;
