@@ -61,6 +61,7 @@ import {
   unsilenceArgsSchema,
 } from '../shared/operator';
 import { parseRunReport } from '../shared/report';
+import type { z } from 'zod';
 import { retailerMarkdown } from './health-summary';
 
 const postgres = proxyActivities<PostgresActivities>({
@@ -184,12 +185,20 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     };
   };
 
+  /** Parse an operator command's arguments with its shared schema; it must name this monitor's retailer. */
+  const commandArgs =
+    <S extends z.ZodType<{ retailer?: string }>>(schema: S, what: string) =>
+    (args: unknown): z.output<S> => {
+      const parsed = schema.safeParse(args);
+      if (!parsed.success) throw refuse(describeZodError(parsed.error));
+      sameRetailer(parsed.data.retailer, what);
+      return parsed.data;
+    };
+
   const validThresholds = (args: unknown) => {
-    const parsed = setThresholdsArgsSchema.safeParse(args);
-    if (!parsed.success) throw refuse(describeZodError(parsed.error));
-    if (parsed.data.retailer === undefined) throw refuse('fleet-wide thresholds go to the fleet workflow; name a retailer here');
-    sameRetailer(parsed.data.retailer, 'thresholds');
-    return parsed.data;
+    const a = commandArgs(setThresholdsArgsSchema, 'thresholds')(args);
+    if (a.retailer === undefined) throw refuse('fleet-wide thresholds go to the fleet workflow; name a retailer here');
+    return a;
   };
   const setThresholds = (args: unknown): OperatorResult => {
     const { thresholds } = validThresholds(args);
@@ -201,11 +210,9 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   };
 
   const validSilence = (args: unknown) => {
-    const parsed = silenceArgsSchema.safeParse(args);
-    if (!parsed.success) throw refuse(describeZodError(parsed.error));
-    sameRetailer(parsed.data.retailer, 'silence');
-    if (Date.parse(parsed.data.until) <= Date.now()) throw refuse(`until ${parsed.data.until} is in the past`);
-    return parsed.data;
+    const a = commandArgs(silenceArgsSchema, 'silence')(args);
+    if (Date.parse(a.until) <= Date.now()) throw refuse(`until ${a.until} is in the past`);
+    return a;
   };
   const silence = (args: unknown): OperatorResult => {
     const { rule = '*', until, reason, by = 'unknown' } = validSilence(args);
@@ -217,12 +224,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     return result(`silenced ${retailer} ${rule === '*' ? 'all rules' : rule} until ${until}`, id);
   };
 
-  const validUnsilence = (args: unknown) => {
-    const parsed = unsilenceArgsSchema.safeParse(args);
-    if (!parsed.success) throw refuse(describeZodError(parsed.error));
-    sameRetailer(parsed.data.retailer, 'unsilence');
-    return parsed.data;
-  };
+  const validUnsilence = commandArgs(unsilenceArgsSchema, 'unsilence');
   const unsilence = (args: unknown): OperatorResult => {
     const { rule = '*' } = validUnsilence(args);
     const { removed, alerts } = monitor.unsilence(rule, Date.now());
@@ -248,12 +250,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     return result(`acknowledged ${incidentId}`, recordAction({ action: 'acknowledge', incidentId, rule, by, reason: note }));
   };
 
-  const validReplay = (args: unknown) => {
-    const parsed = replayArgsSchema.safeParse(args);
-    if (!parsed.success) throw refuse(describeZodError(parsed.error));
-    sameRetailer(parsed.data.retailer, 'replay');
-    return parsed.data;
-  };
+  const validReplay = commandArgs(replayArgsSchema, 'replay');
   const replay = async (args: unknown): Promise<OperatorResult> => {
     const { by = 'unknown' } = validReplay(args);
     let outcome: string;
@@ -267,12 +264,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     return result(`replay ${retailer}: ${outcome}`, recordAction({ action: 'replay', by, outcome }));
   };
 
-  const validReprocess = (args: unknown) => {
-    const parsed = reprocessArgsSchema.safeParse(args);
-    if (!parsed.success) throw refuse(describeZodError(parsed.error));
-    sameRetailer(parsed.data.retailer, 'reprocess');
-    return parsed.data;
-  };
+  const validReprocess = commandArgs(reprocessArgsSchema, 'reprocess');
   const reprocess = async (args: unknown): Promise<OperatorResult> => {
     const { from, to, by = 'unknown' } = validReprocess(args);
     // Runs queued before this command would be missing from what we load: wait until *they* are written
