@@ -618,7 +618,8 @@ async function sendRound(
   return res;
 }
 
-function failureReport(retailer: string, finishedAt: number, error = 'HTTP 503 Service Unavailable from retailer site'): RunReportInput {
+/** A report shaped like the interceptor's: Schedule-style workflow id, run UUID, 5-minute run. */
+function probeReport(retailer: string, finishedAt: number, outcome: Pick<RunReportInput, 'status'> & Partial<RunReportInput>): RunReportInput {
   const runId = randomUUID();
   const finished = new Date(finishedAt).toISOString();
   return {
@@ -629,26 +630,14 @@ function failureReport(retailer: string, finishedAt: number, error = 'HTTP 503 S
     finishedAt: finished,
     workflowId: `ingest-${retailer}-${finished.slice(0, 19)}Z`,
     workflowRunId: runId,
-    status: 'failure',
-    error,
+    ...outcome,
   };
 }
+function failureReport(retailer: string, finishedAt: number, error = 'HTTP 503 Service Unavailable from retailer site'): RunReportInput {
+  return probeReport(retailer, finishedAt, { status: 'failure', error });
+}
 function successReport(retailer: string, finishedAt: number): RunReportInput {
-  const runId = randomUUID();
-  const finished = new Date(finishedAt).toISOString();
-  return {
-    runId,
-    retailer,
-    schedule: `ingest-${retailer}`,
-    startedAt: new Date(finishedAt - 5 * 60_000).toISOString(),
-    finishedAt: finished,
-    workflowId: `ingest-${retailer}-${finished.slice(0, 19)}Z`,
-    workflowRunId: runId,
-    status: 'success',
-    skuCount: 12_000,
-    promoCount: 400,
-    lastScrapeAt: finished,
-  };
+  return probeReport(retailer, finishedAt, { status: 'success', skuCount: 12_000, promoCount: 400, lastScrapeAt: new Date(finishedAt).toISOString() });
 }
 
 async function endToEnd(): Promise<{ rows: Row[]; env: string[] }> {
