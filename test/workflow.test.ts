@@ -10,10 +10,9 @@
  * answers "none registered" and a schedule describe answers "not found" (what this server means; without
  * the latter every stale alert waits ~15 s for the diagnosis activity's five attempts).
  */
-import { type Client, ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { type LogEntry, Worker } from '@temporalio/worker';
-import { createActivities } from '../src/activities';
+import type { LogEntry, Worker } from '@temporalio/worker';
 import {
   commandRetailer,
   CommandRejectedError,
@@ -37,7 +36,7 @@ import {
 } from '../src/shared/messages';
 import { InvalidRunReportError, type RunReportInput } from '../src/shared/report';
 import { type CaptureServer, startCaptureServer } from './helpers/capture-server';
-import { createTestMonitorWorker, startFleet, testConfig, workflowBundle } from './helpers/monitor';
+import { createTestMonitorWorker, startFleet, testConfig } from './helpers/monitor';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres';
 import { createTimeSkippingEnv, quietRuntime } from './helpers/temporal';
 import { until } from './helpers/wait';
@@ -56,44 +55,18 @@ let seq = 0;
 /** Retailer monitors a test started; terminated after it so their timers cannot fire in later tests' time jumps. */
 const started = new Set<string>();
 
-/**
- * `client` as the time-skipping server should look to the monitor's activities: ListSearchAttributes answers
- * "no custom search attributes" and a schedule describe "not found", instead of UNIMPLEMENTED. Everything
- * else is the real client.
- */
-function asTimeSkippingServerMeansIt(client: Client): Client {
-  const operatorService = new Proxy(client.connection.operatorService, {
-    get: (t, p) => (p === 'listSearchAttributes' ? async () => ({ customAttributes: {} }) : Reflect.get(t, p)),
-  });
-  const connection = new Proxy(client.connection, { get: (t, p) => (p === 'operatorService' ? operatorService : Reflect.get(t, p)) });
-  const noSchedule = (id: string) => async () => {
-    throw new ScheduleNotFoundError('the time-skipping server has no schedules', id);
-  };
-  const schedule = new Proxy(client.schedule, {
-    get: (t, p) =>
-      p === 'getHandle'
-        ? (id: string) => new Proxy(t.getHandle(id), { get: (h, q) => (q === 'describe' ? noSchedule(id) : Reflect.get(h, q)) })
-        : Reflect.get(t, p),
-  });
-  return new Proxy(client, { get: (t, p) => (p === 'connection' ? connection : p === 'schedule' ? schedule : Reflect.get(t, p)) });
-}
-
 beforeAll(async () => {
-  // Warnings as the helpers show them (held back unless a test fails), less the ones this file provokes on
-  // purpose (rejected messages, and the stock worker's monitorContext failures in the last test).
-  const provoked = (e: LogEntry) => /^rejected /.test(e.message) || (e.message === 'Activity failed' && e.meta?.activityType === 'monitorContext');
+  // Warnings as the helpers show them (held back unless a test fails), less the rejected messages this file
+  // provokes on purpose.
+  const provoked = (e: LogEntry) => /^rejected /.test(e.message);
   quietRuntime((e) => {
     if (!provoked(e)) process.stderr.write(`[${e.level}] ${e.message} ${e.meta ? JSON.stringify(e.meta) : ''}\n`);
   });
   [env, tdb, hook] = await Promise.all([createTimeSkippingEnv(), createTestDatabase('im_wf'), startCaptureServer()]);
   config = testConfig({ taskQueue, databaseUrl: tdb.url, webhookUrl: `${hook.url}/hook` });
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: createActivities(config, tdb.db, asTimeSkippingServerMeansIt(env.client)),
-  });
+  // The stock worker: on this server ListSearchAttributes and the schedules API answer UNIMPLEMENTED, which
+  // the activities take as "no search attributes" and "no schedule".
+  worker = await createTestMonitorWorker(env, config, tdb);
   running = worker.run();
   await startFleet(env.client, config, { groupWindowMs: 1000 });
 }, 120_000);
