@@ -19,7 +19,7 @@ import {
   type VariableState,
 } from '../src/dashboard/macros';
 import { ALERT_ANNOTATION, PANELS, RETAILER_VARIABLE, STALE_HOURS, type PanelDef } from '../src/dashboard/panels';
-import { SEEDED_RETAILERS, seedDashboardData, type SeededData } from './helpers/dashboard-seed';
+import { ALL_RETAILERS, NEVER_RAN_DIAGNOSIS, SEEDED_RETAILERS, seedDashboardData, type SeededData } from './helpers/dashboard-seed';
 import { ADMIN_URL, createTestDatabase, type TestDatabase } from './helpers/postgres';
 
 describe('Grafana Postgres macro expansion', () => {
@@ -175,7 +175,7 @@ describe('dashboard SQL on real Postgres', () => {
     name: 'retailer',
     multi: true,
     includeAll: true,
-    options: [...SEEDED_RETAILERS],
+    options: ALL_RETAILERS,
     current,
   });
 
@@ -208,7 +208,7 @@ describe('dashboard SQL on real Postgres', () => {
   it('the retailer variable lists every retailer, sorted', async () => {
     const { columns, rows } = await run(RETAILER_VARIABLE);
     expect(columns).toEqual(['retailer']);
-    expect(rows.map((r) => r.retailer)).toEqual([...SEEDED_RETAILERS]);
+    expect(rows.map((r) => r.retailer)).toEqual(ALL_RETAILERS);
   });
 
   describe.each(PANELS.map((p) => [p.key, p] as const))('panel %s', (_key, panel) => {
@@ -239,8 +239,8 @@ describe('dashboard SQL on real Postgres', () => {
     });
   });
 
-  const stat = async (key: string) => {
-    const { columns, rows } = await run(PANELS.find((p) => p.key === key)!);
+  const stat = async (key: string, current?: string[]) => {
+    const { columns, rows } = await run(PANELS.find((p) => p.key === key)!, current);
     return rows[0][columns[0]];
   };
 
@@ -248,7 +248,8 @@ describe('dashboard SQL on real Postgres', () => {
     const dayAgo = seeded.now - 24 * 3600_000;
     const inRange = seeded.runs.filter((r) => r.finished_at >= dayAgo && r.finished_at <= seeded.now);
     expect(await stat('retailers-healthy')).toBe(1); // checkers
-    expect(await stat('retailers-unhealthy')).toBe(2); // pick-n-pay (incident) + woolworths (stale); spar is silenced
+    // pick-n-pay (incident), shoprite (never ran, stale incident), woolworths (stale by the clock); spar is silenced
+    expect(await stat('retailers-unhealthy')).toBe(3);
     expect(await stat('runs-in-range')).toBe(inRange.length);
     expect(await stat('failures-in-range')).toBe(inRange.filter((r) => r.status === 'failure').length);
     const oldest = Math.min(...Object.values(seeded.latest).map((l) => l.lastSuccess!));
@@ -256,15 +257,38 @@ describe('dashboard SQL on real Postgres', () => {
     expect(await stat('oldest-success-age')).toBeGreaterThan(STALE_HOURS);
   });
 
-  it('the status table shows each retailer with the persisted figures, unhealthy first', async () => {
+  it('the status table shows each retailer with the persisted figures and the why, problems first', async () => {
     const { rows } = await run(PANELS.find((p) => p.key === 'retailer-status')!);
-    expect(rows.map((r) => r.retailer)).toEqual(['pick-n-pay', 'spar', 'checkers', 'woolworths']);
+    expect(rows.map((r) => r.retailer)).toEqual(['pick-n-pay', 'shoprite', 'woolworths', 'spar', 'makro', 'checkers']);
     const by = Object.fromEntries(rows.map((r) => [r.retailer as string, r]));
-    expect(by['pick-n-pay']).toMatchObject({ health: 'unhealthy', last_run_status: 'failure', failure_streak: 2, open_rules: 'consecutive_failures' });
-    expect(by.checkers).toMatchObject({ health: 'healthy', sku_count: seeded.latest.checkers.sku, promo_count: seeded.latest.checkers.promo });
+    expect(by['pick-n-pay']).toMatchObject({
+      health: 'unhealthy',
+      last_run_status: 'failure',
+      failure_streak: 2,
+      open_rules: 'consecutive_failures',
+      last_error: 'HTTP 503 from retailer site',
+      diagnosis: null,
+    });
+    // checkers' stale alert was resolved: its diagnosis no longer applies.
+    expect(by.checkers).toMatchObject({ health: 'healthy', sku_count: seeded.latest.checkers.sku, promo_count: seeded.latest.checkers.promo, last_error: null, diagnosis: null });
+    // The persisted health says healthy, but the clock says stale.
+    expect(by.woolworths.health).toBe('stale');
     expect(by.woolworths.hours_since_success as number).toBeGreaterThan(STALE_HOURS);
     expect(by.checkers.hours_since_success as number).toBeLessThan(STALE_HOURS);
     expect(by.spar).toMatchObject({ health: 'silenced', sku_count: 3000, open_incidents: 1 });
+    expect(by.makro).toMatchObject({ health: 'waiting', last_run_at: null, last_run_status: null, hours_since_success: null, last_error: null });
+    expect(by.shoprite).toMatchObject({ health: 'unhealthy', last_run_at: null, open_rules: 'stale', diagnosis: NEVER_RAN_DIAGNOSIS });
+  });
+
+  it('a retailer that never ran is not healthy and has no success age until it is stale', async () => {
+    expect(await stat('retailers-healthy', ['makro'])).toBe(0);
+    expect(await stat('retailers-unhealthy', ['makro'])).toBe(0);
+    expect(await stat('oldest-success-age', ['makro'])).toBeNull();
+    expect(PANELS.find((p) => p.key === 'oldest-success-age')!.noValue).toBe('waiting for first run');
+    const health = PANELS.find((p) => p.key === 'retailer-status')!.fields!.find((f) => f.name === 'health')!;
+    expect(health.mappings).toContainEqual({ value: 'waiting', text: 'waiting for first run', color: 'blue' });
+    // Once past its stale deadline it counts, from its first sighting.
+    expect(await stat('oldest-success-age', ['shoprite'])).toBeCloseTo(5, 0);
   });
 
   it('trends follow the retailer selection and carry the seeded values', async () => {
@@ -284,9 +308,9 @@ describe('dashboard SQL on real Postgres', () => {
   it('alert events and annotations cover the time range only', async () => {
     const { columns, rows } = await run(ALERT_ANNOTATION);
     expect(columns).toEqual(['time', 'text', 'tags']);
-    expect(rows).toHaveLength(4); // e5 is 40 h old
+    expect(rows).toHaveLength(5); // e5 is 40 h old
     const table = await run(PANELS.find((p) => p.key === 'alert-events')!);
-    expect(table.rows.map((r) => r.retailer)).not.toContain('woolworths');
+    expect(table.rows.map((r) => r.summary)).not.toContain('outside the 24 h range');
   });
 
   describe('as grafana_reader', () => {

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startStatusPage, type StatusPage } from '../src/status-page/server';
-import { SEEDED_RETAILERS, STALE_DIAGNOSIS, XSS_SUMMARY, seedDashboardData, type SeededData } from './helpers/dashboard-seed';
+import { ALL_RETAILERS, SEEDED_RETAILERS, STALE_DIAGNOSIS, XSS_SUMMARY, seedDashboardData, type SeededData } from './helpers/dashboard-seed';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -48,7 +48,7 @@ afterAll(async () => {
 describe('status page in Chromium', () => {
   it('lists every seeded retailer with its latest figures', async () => {
     const rows = await page.locator('#panel-retailer-status tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-retailer')));
-    expect(rows).toEqual(['pick-n-pay', 'spar', 'checkers', 'woolworths']);
+    expect(rows).toEqual(['pick-n-pay', 'shoprite', 'woolworths', 'spar', 'makro', 'checkers']);
     for (const r of SEEDED_RETAILERS) {
       const { sku, promo, streak } = seeded.latest[r];
       expect(await cell(r, 'sku_count').textContent()).toBe(sku === null ? '—' : sku.toLocaleString('en-US'));
@@ -62,11 +62,13 @@ describe('status page in Chromium', () => {
   it('shows unhealthy and stale retailers in red, healthy ones in green', async () => {
     expect(await cell('pick-n-pay', 'health').textContent()).toBe('unhealthy');
     expect(await background('#panel-retailer-status tr[data-retailer="pick-n-pay"] td[data-field="health"]')).toBe(RED);
-    // woolworths still says healthy (the monitor stopped writing) but its age is past 4 h.
+    // woolworths' persisted health still says healthy (the monitor stopped writing) but its age is past 4 h.
+    expect(await cell('woolworths', 'health').textContent()).toBe('stale');
+    expect(await background('#panel-retailer-status tr[data-retailer="woolworths"] td[data-field="health"]')).toBe(RED);
     expect(Number.parseFloat((await cell('woolworths', 'hours_since_success').textContent()) ?? '')).toBeGreaterThan(4);
     expect(await background('#panel-retailer-status tr[data-retailer="woolworths"] td[data-field="hours_since_success"]')).toBe(RED);
     expect(await background('#panel-retailer-status tr[data-retailer="checkers"] td[data-field="hours_since_success"]')).toBe(GREEN);
-    expect(await page.locator('#panel-retailers-unhealthy .panel-body').textContent()).toBe('2');
+    expect(await page.locator('#panel-retailers-unhealthy .panel-body').textContent()).toBe('3');
     expect(await background('#panel-retailers-unhealthy .panel-body')).toBe(RED);
     expect(await page.locator('#panel-retailers-healthy .panel-body').textContent()).toBe('1');
     expect(await page.locator('#panel-failure-history .history-row[data-retailer="pick-n-pay"] span[data-state="failure"]').count()).toBe(2);
@@ -129,7 +131,7 @@ describe('status page HTTP API', () => {
     const res = await get('api/panels?retailer=checkers&from=now-6h&to=now');
     expect(res.status).toBe(200);
     const body = (await res.json()) as { panels: Array<{ key: string; sql: string; rows: Array<Record<string, unknown>> }>; retailer: unknown; intervalMs: number };
-    expect(body.retailer).toEqual({ options: [...SEEDED_RETAILERS], selected: ['checkers'] });
+    expect(body.retailer).toEqual({ options: ALL_RETAILERS, selected: ['checkers'] });
     expect(body.intervalMs).toBe(60_000);
     const table = body.panels.find((p) => p.key === 'retailer-status')!;
     expect(table.sql).toContain('retailer IN ($retailer)');

@@ -119,6 +119,7 @@ interface CommonPanelBuilder<T> extends cog.Builder<dashboard.Panel> {
   decimals(decimals: number): T;
   thresholds(t: cog.Builder<dashboard.ThresholdsConfig>): T;
   mappings(m: dashboard.ValueMapping[]): T;
+  noValue(text: string): T;
 }
 
 function withCommon<T extends CommonPanelBuilder<T>>(b: T, p: PanelDef): T {
@@ -132,6 +133,7 @@ function withCommon<T extends CommonPanelBuilder<T>>(b: T, p: PanelDef): T {
   if (p.decimals !== undefined) b.decimals(p.decimals);
   if (p.thresholds) b.thresholds(thresholds(p.thresholds));
   if (p.mappings) b.mappings(mappings(p.mappings));
+  if (p.noValue) b.noValue(p.noValue);
   return b;
 }
 

@@ -58,6 +58,8 @@ export interface PanelDef {
   decimals?: number;
   thresholds?: ThresholdStep[];
   mappings?: ValueMappingDef[];
+  /** What a stat shows when its query returns null (Grafana's `noValue`). */
+  noValue?: string;
   /** Table columns; for time series the value column is named here too (time and metric are implied). */
   fields?: FieldDef[];
   gridPos: GridPos;
@@ -87,6 +89,19 @@ export const STALE_HOURS = DEFAULT_THRESHOLDS.staleAfterMs / HOUR_MS;
  */
 const IS_STALE = `coalesce(stale_deadline, coalesce(last_success_at, first_seen_at) + interval '${STALE_HOURS} hours') < now()`;
 
+/** A retailer the monitor knows (expected, or seen once) but that has never reported a run. */
+const NEVER_RAN = 'last_run_at IS NULL';
+
+/** What a stat or table says while no retailer has reported a run yet. */
+export const WAITING_TEXT = 'waiting for first run';
+
+/**
+ * The state a person needs, from the persisted health plus what only now() can tell: an open incident
+ * (unhealthy, or silenced) wins; then stale by the clock (the monitor may have stopped writing); then a
+ * retailer that never ran; else healthy.
+ */
+const DISPLAY_HEALTH = `CASE WHEN health IN ('unhealthy', 'silenced') THEN health WHEN ${IS_STALE} THEN 'stale' WHEN ${NEVER_RAN} THEN 'waiting' ELSE 'healthy' END`;
+
 const AGE_THRESHOLDS: ThresholdStep[] = [
   { value: null, color: 'green' },
   { value: STALE_HOURS, color: 'red' },
@@ -96,6 +111,8 @@ const HEALTH_MAPPINGS: ValueMappingDef[] = [
   { value: 'healthy', text: 'healthy', color: 'green' },
   { value: 'unhealthy', text: 'unhealthy', color: 'red' },
   { value: 'silenced', text: 'silenced', color: 'orange' },
+  { value: 'stale', text: 'stale', color: 'red' },
+  { value: 'waiting', text: WAITING_TEXT, color: 'blue' },
 ];
 
 const RUN_STATUS_MAPPINGS: ValueMappingDef[] = [
@@ -160,14 +177,14 @@ export const PANELS: PanelDef[] = [
     id: 1,
     key: 'retailers-healthy',
     title: 'Retailers healthy',
-    description: `Retailers with no open incident and a successful run within their stale window (default ${STALE_HOURS} h).`,
+    description: `Retailers with no open incident and a successful run within their stale window (default ${STALE_HOURS} h). Retailers that never ran are not counted.`,
     kind: 'stat',
     format: 'table',
     unit: 'none',
     thresholds: [{ value: null, color: 'green' }],
     sql: `SELECT count(*)::int AS healthy
 FROM retailer_status
-WHERE retailer IN ($retailer) AND health = 'healthy' AND NOT (${IS_STALE})`,
+WHERE retailer IN ($retailer) AND health = 'healthy' AND NOT (${IS_STALE}) AND NOT (${NEVER_RAN})`,
     gridPos: { x: 0, y: 0, w: 5, h: STAT_H },
   },
   {
@@ -222,28 +239,29 @@ WHERE $__timeFilter(finished_at) AND retailer IN ($retailer) AND status = 'failu
     id: 5,
     key: 'oldest-success-age',
     title: 'Oldest success age',
-    description: `Hours since the least recently successful retailer last succeeded (since first seen if never). Red from ${STALE_HOURS} h.`,
+    description: `Hours since the least recently successful retailer last succeeded (since first seen if it never succeeded). A retailer that never ran counts only once it is stale. Red from ${STALE_HOURS} h.`,
     kind: 'stat',
     format: 'table',
     unit: 'h',
     decimals: 1,
     thresholds: AGE_THRESHOLDS,
+    noValue: WAITING_TEXT,
     sql: `SELECT round((max(extract(epoch from now() - coalesce(last_success_at, first_seen_at))) / 3600)::numeric, 1)::float8 AS hours
 FROM retailer_status
-WHERE retailer IN ($retailer)`,
+WHERE retailer IN ($retailer) AND (NOT (${NEVER_RAN}) OR ${IS_STALE})`,
     gridPos: { x: 19, y: 0, w: 5, h: STAT_H },
   },
   {
     id: 6,
     key: 'retailer-status',
     title: 'Retailer status',
-    description: `Latest state per retailer as the monitor persisted it. Age since last success turns red at ${STALE_HOURS} h; unhealthy retailers sort first.`,
+    description: `Latest state per retailer. Health: an open incident (unhealthy, or silenced), stale when past its stale deadline (default ${STALE_HOURS} h) even if the monitor has not said so, "waiting for first run" when it never reported. Last error: why the latest run failed. Diagnosis: why a stale retailer might be stale (from its open stale alert). Problems sort first.`,
     kind: 'table',
     format: 'table',
     fields: [
       { name: 'retailer', label: 'Retailer' },
       { name: 'health', label: 'Health', mappings: HEALTH_MAPPINGS },
-      { name: 'last_run_at', label: 'Latest run', unit: 'dateTimeAsIso' },
+      { name: 'last_run_at', label: 'Latest run', unit: 'dateTimeAsIso', noValue: 'never' },
       { name: 'last_run_status', label: 'Last status', mappings: RUN_STATUS_MAPPINGS },
       { name: 'hours_since_success', label: 'Since success', unit: 'h', decimals: 1, thresholds: AGE_THRESHOLDS, noValue: 'never' },
       { name: 'sku_count', label: 'SKUs', unit: 'none' },
@@ -251,20 +269,35 @@ WHERE retailer IN ($retailer)`,
       { name: 'failure_streak', label: 'Failure streak', unit: 'none' },
       { name: 'open_incidents', label: 'Open incidents', unit: 'none' },
       { name: 'open_rules', label: 'Open rules' },
+      { name: 'last_error', label: 'Last error' },
+      { name: 'diagnosis', label: 'Diagnosis' },
     ],
-    sql: `SELECT retailer,
-  health,
-  last_run_at,
-  last_run_status,
-  round((extract(epoch from now() - last_success_at) / 3600)::numeric, 1)::float8 AS hours_since_success,
-  last_sku_count AS sku_count,
-  last_promo_count AS promo_count,
-  consecutive_failures AS failure_streak,
-  open_incidents,
-  open_rules
-FROM retailer_status
-WHERE retailer IN ($retailer)
-ORDER BY CASE health WHEN 'unhealthy' THEN 0 WHEN 'silenced' THEN 1 ELSE 2 END, retailer`,
+    sql: `SELECT retailer, health, last_run_at, last_run_status, hours_since_success, sku_count, promo_count,
+  failure_streak, open_incidents, open_rules, last_error, diagnosis
+FROM (
+  SELECT s.retailer,
+    ${DISPLAY_HEALTH} AS health,
+    s.last_run_at,
+    s.last_run_status,
+    round((extract(epoch from now() - s.last_success_at) / 3600)::numeric, 1)::float8 AS hours_since_success,
+    s.last_sku_count AS sku_count,
+    s.last_promo_count AS promo_count,
+    s.consecutive_failures AS failure_streak,
+    s.open_incidents,
+    s.open_rules,
+    CASE WHEN s.last_run_status = 'failure' THEN r.error END AS last_error,
+    d.diagnosis
+  FROM retailer_status s
+  LEFT JOIN ingestion_runs r ON r.run_id = s.last_run_id
+  LEFT JOIN LATERAL (
+    SELECT a.kind, a.diagnosis FROM alert_events a
+    WHERE a.retailer = s.retailer AND a.rule = 'stale'
+    ORDER BY a.occurred_at DESC, a.id DESC
+    LIMIT 1
+  ) d ON d.kind <> 'resolve'
+  WHERE s.retailer IN ($retailer)
+) t
+ORDER BY CASE health WHEN 'unhealthy' THEN 0 WHEN 'stale' THEN 1 WHEN 'silenced' THEN 2 WHEN 'waiting' THEN 3 ELSE 4 END, retailer`,
     gridPos: { x: 0, y: TABLE_Y, w: 24, h: TABLE_H },
   },
   {

@@ -7,13 +7,23 @@
  *   woolworths  no run for almost 7 h: stale by SQL although the persisted health still says healthy
  *               (the monitor stopped writing) — the dashboard must still show it red
  *   spar        latest run dropped 40% of its SKUs: sku_drop incident, silenced
+ *   makro       expected but never ran, first seen 10 minutes ago: waiting for its first run
+ *   shoprite    expected but never ran, first seen 5 h ago: the stale rule fired, with a diagnosis
  *
  * One alert summary carries HTML so the status page's escaping is exercised.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../../src/db/schema';
 
+/** Retailers with runs. */
 export const SEEDED_RETAILERS = ['checkers', 'pick-n-pay', 'spar', 'woolworths'] as const;
+/** Known to the monitor (a retailer_status row) but never reported a run. */
+export const WAITING_RETAILER = 'makro';
+export const NEVER_RAN_STALE_RETAILER = 'shoprite';
+/** Every retailer with a retailer_status row, sorted (what the retailer variable lists). */
+export const ALL_RETAILERS = [...SEEDED_RETAILERS, WAITING_RETAILER, NEVER_RAN_STALE_RETAILER].sort();
+/** The diagnosis stored with shoprite's open stale alert. */
+export const NEVER_RAN_DIAGNOSIS = 'schedule ingest-shoprite is paused: "waiting for credentials"';
 export const XSS_SUMMARY = 'SKU count fell <img src=x onerror="window.__xss=1"> & <script>window.__xss=2</script>';
 /** The stale diagnosis stored with the seeded stale fire (alert_events.diagnosis). */
 export const STALE_DIAGNOSIS = 'no worker has polled task queue ingest-checkers since 2026-11-27T08:00:00.000Z';
@@ -134,6 +144,22 @@ export async function seedDashboardData(db: Kysely<Database>, now = Date.now()):
       .execute();
   }
 
+  // Never ran: the monitor writes a status row as soon as it starts (health from its incidents only).
+  const neverRan = (retailer: string, firstSeen: number, stale: boolean) => ({
+    retailer,
+    health: stale ? 'unhealthy' : 'healthy',
+    first_seen_at: iso(firstSeen),
+    consecutive_failures: 0,
+    stale_deadline: iso(firstSeen + 4 * HOUR),
+    open_incidents: stale ? 1 : 0,
+    open_rules: stale ? 'stale' : '',
+    updated_at: iso(now - MIN),
+  });
+  await db
+    .insertInto('retailer_status')
+    .values([neverRan(WAITING_RETAILER, now - 10 * MIN, false), neverRan(NEVER_RAN_STALE_RETAILER, now - 5 * HOUR, true)])
+    .execute();
+
   const event = (id: string, retailer: string, rule: string, kind: 'fire' | 'resolve', at: number, summary: string, silenced = false, diagnosis: string | null = null) => ({
     event_id: id,
     incident_id: `${retailer}:${rule}:1`,
@@ -162,6 +188,7 @@ export async function seedDashboardData(db: Kysely<Database>, now = Date.now()):
       event('e3', 'pick-n-pay', 'consecutive_failures', 'fire', pnpFail, 'pick-n-pay: 2 consecutive failed runs'),
       event('e4', 'spar', 'sku_drop', 'fire', sparDrop, XSS_SUMMARY, true),
       event('e5', 'woolworths', 'sku_drop', 'fire', now - 40 * HOUR, 'outside the 24 h range'),
+      event('e6', NEVER_RAN_STALE_RETAILER, 'stale', 'fire', now - HOUR, 'shoprite: no successful run since first seen 4.0 h ago', false, NEVER_RAN_DIAGNOSIS),
     ])
     .execute();
 
