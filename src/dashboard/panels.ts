@@ -87,7 +87,7 @@ export const STALE_HOURS = DEFAULT_THRESHOLDS.staleAfterMs / HOUR_MS;
  * the default window from the last success (or first sighting). Computed with now() so the dashboard still
  * turns red when the monitor itself has stopped writing.
  */
-const IS_STALE = `coalesce(stale_deadline, coalesce(last_success_at, first_seen_at) + interval '${STALE_HOURS} hours') < now()`;
+export const IS_STALE = `coalesce(stale_deadline, coalesce(last_success_at, first_seen_at) + interval '${STALE_HOURS} hours') < now()`;
 
 /** A retailer the monitor knows (expected, or seen once) but that has never reported a run. */
 const NEVER_RAN = 'last_run_at IS NULL';

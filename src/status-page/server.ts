@@ -3,10 +3,14 @@
  * Plain node:http — a handful of GET routes do not need a framework. Unauthenticated, so it binds to
  * 127.0.0.1 unless told otherwise; every value reaches the page as JSON and is inserted as text.
  *
- *   /              the page (static HTML; app.js fetches the data)
- *   /api/panels    panel definitions + rows; ?from=&to= (epoch ms, ISO or now-24h) &retailer=a&retailer=b
- *   /healthz       200 when Postgres answers, 503 otherwise
- *   /assets/*      page script and styles, and Chart.js from node_modules
+ *   /                    the page (static HTML; app.js fetches the data with the page's own parameters)
+ *   /api/panels          panel definitions + rows; ?from=&to= (now, now-30m, epoch ms or ISO) &retailer=a&retailer=b;
+ *                        an unknown or malformed parameter is a 400 with the reason (see query.ts)
+ *   /badge/<r>.svg|json  per-retailer badge: up / late / down / waiting (see badge.ts)
+ *   /healthz             200 when Postgres answers, 503 otherwise
+ *   /assets/*            page script and styles, and Chart.js from node_modules
+ *
+ * Every request's Host header is checked first (DNS rebinding, see host-check.ts): 421 when it is not ours.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -14,24 +18,27 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema';
+import { badgeJson, badgeSvg, loadBadgeState } from './badge';
+import { hostCheck } from './host-check';
 import { loadPanelData } from './panel-data';
+import { BadRequestError, parsePanelParams, RETAILER_SLUG } from './query';
 
 export interface StatusPageOptions {
   db: Kysely<Database>;
   port: number;
   host?: string;
   refreshSeconds?: number;
+  /**
+   * Extra Host header names the page answers to (e.g. `status.example.com` behind a reverse proxy, or
+   * `name:port` for one port only). localhost, 127.0.0.1, [::1] and the bound address are always accepted.
+   */
+  allowedHosts?: readonly string[];
 }
 
 export interface StatusPage {
   url: string;
   close(): Promise<void>;
 }
-
-const DEFAULT_RANGE_MS = 24 * 3600_000;
-const MAX_RANGE_MS = 400 * 24 * 3600_000;
-/** Retailer slugs as the run-report schema allows them; anything else is refused before SQL is built. */
-const RETAILER_SLUG = /^[a-z0-9][a-z0-9_-]{0,99}$/;
 
 const SECURITY_HEADERS = {
   'Content-Security-Policy':
@@ -59,56 +66,68 @@ function loadAssets(refreshSeconds: number): Record<string, { type: string; body
   };
 }
 
-class BadRequest extends Error {}
-
-/** `now`, `now-6h` (s, m, h, d, w), epoch milliseconds, or an ISO timestamp. */
-export function parseTimeParam(value: string | null, fallback: number, now: number): number {
-  if (value === null || value === '') return fallback;
-  if (value === 'now') return now;
-  const rel = /^now-(\d+)([smhdw])$/.exec(value);
-  if (rel) {
-    const unit = { s: 1000, m: 60_000, h: 3600_000, d: 86_400_000, w: 604_800_000 }[rel[2] as 's'];
-    return now - Number(rel[1]) * unit;
-  }
-  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(ms)) throw new BadRequest(`invalid time: ${value}`);
-  return ms;
-}
-
-function parseQuery(url: URL): { from: Date; to: Date; retailers: string[] } {
-  const now = Date.now();
-  const to = parseTimeParam(url.searchParams.get('to'), now, now);
-  const from = parseTimeParam(url.searchParams.get('from'), to - DEFAULT_RANGE_MS, now);
-  if (from >= to) throw new BadRequest('from must be before to');
-  if (to - from > MAX_RANGE_MS) throw new BadRequest('time range is limited to 400 days');
-  const retailers = url.searchParams.getAll('retailer').filter((r) => r !== '' && r !== '$__all' && r !== 'all');
-  for (const r of retailers) if (!RETAILER_SLUG.test(r)) throw new BadRequest('retailer must be a lower-case slug');
-  return { from: new Date(from), to: new Date(to), retailers: [...new Set(retailers)] };
-}
-
 function send(res: ServerResponse, status: number, type: string, body: Buffer | string, extra: Record<string, string> = {}) {
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...SECURITY_HEADERS, ...extra });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
-const sendJson = (res: ServerResponse, status: number, value: unknown) =>
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value), { 'Cache-Control': 'no-store' });
+const sendJson = (res: ServerResponse, status: number, value: unknown, cache = 'no-store') =>
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value), { 'Cache-Control': cache });
+
+const sendText = (res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}) =>
+  send(res, status, 'text/plain; charset=utf-8', `${text}\n`, { 'Cache-Control': 'no-store', ...extra });
+
+/** Badges are embedded in READMEs and wikis; a short cache keeps them close to live. */
+const BADGE_CACHE = 'max-age=30';
+const BADGE_PATH = /^\/badge\/([^/]*)\.(svg|json)$/;
 
 export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPage> {
   const host = opts.host ?? '127.0.0.1';
   const refreshSeconds = opts.refreshSeconds ?? 30;
   const assets = loadAssets(refreshSeconds);
 
+  // Set once listening (port 0 picks a free port).
+  let hosts = hostCheck(host, opts.port, opts.allowedHosts);
+
+  async function badge(res: ServerResponse, rawSlug: string, kind: string): Promise<void> {
+    let slug: string;
+    try {
+      slug = decodeURIComponent(rawSlug);
+    } catch {
+      slug = rawSlug;
+    }
+    if (!RETAILER_SLUG.test(slug)) {
+      sendText(res, 400, 'invalid retailer: a badge path is /badge/<retailer>.svg or .json with a lower-case slug (a-z, 0-9, - and _)');
+      return;
+    }
+    const state = await loadBadgeState(opts.db, slug);
+    if (state === undefined) {
+      sendText(res, 404, `unknown retailer: ${slug} (no monitor has reported it; the retailer list is at /api/panels)`);
+      return;
+    }
+    if (kind === 'json') sendJson(res, 200, badgeJson(slug, state), BADGE_CACHE);
+    else send(res, 200, 'image/svg+xml; charset=utf-8', badgeSvg(slug, state), { 'Cache-Control': BADGE_CACHE });
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!hosts.allows(req.headers.host)) {
+      sendText(res, 421, `this status page does not answer to host ${JSON.stringify(req.headers.host ?? '')}; if that is its name, add it to allowedHosts`);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      send(res, 405, 'text/plain; charset=utf-8', 'method not allowed', { Allow: 'GET, HEAD' });
+      sendText(res, 405, 'method not allowed', { Allow: 'GET, HEAD' });
       return;
     }
     const url = new URL(req.url ?? '/', 'http://status-page.invalid');
     if (url.pathname === '/api/panels') {
-      const q = parseQuery(url);
+      const q = parsePanelParams(url.searchParams);
       const data = await loadPanelData(opts.db, { range: { from: q.from, to: q.to }, retailers: q.retailers });
       sendJson(res, 200, { ...data, refreshSeconds });
+      return;
+    }
+    const badgePath = BADGE_PATH.exec(url.pathname);
+    if (badgePath) {
+      await badge(res, badgePath[1], badgePath[2]);
       return;
     }
     if (url.pathname === '/healthz') {
@@ -122,13 +141,13 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
     }
     const asset = assets[url.pathname];
     if (asset) send(res, 200, asset.type, asset.body, { 'Cache-Control': url.pathname === '/' ? 'no-store' : 'max-age=300' });
-    else send(res, 404, 'text/plain; charset=utf-8', 'not found');
+    else sendText(res, 404, 'not found');
   }
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) return void res.destroy();
-      if (err instanceof BadRequest) sendJson(res, 400, { error: err.message });
+      if (err instanceof BadRequestError) sendJson(res, 400, { error: err.message });
       else sendJson(res, 500, { error: err instanceof Error ? err.message : 'internal error' });
     });
   });
@@ -141,6 +160,7 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
     });
   });
   const { port } = server.address() as AddressInfo;
+  hosts = hostCheck(host, port, opts.allowedHosts);
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${port}/`,

@@ -6,20 +6,33 @@
 'use strict';
 (function () {
   var COLORS = { green: '#56a64b', red: '#e02f44', orange: '#ff9830', yellow: '#fade2a', blue: '#3274d9', text: '#ccccdc' };
-  // Grafana's classic palette, so a retailer keeps a recognisable colour across charts.
-  var SERIES = ['#7eb26d', '#eab839', '#6ed0e0', '#ef843c', '#e24d42', '#1f78c1', '#ba43a9', '#705da0', '#508642', '#cca300'];
+  // Grafana's classic palette (its bright half); a retailer's colour comes from a hash of its slug, so it is
+  // the same on every chart and every load, and adding a retailer never repaints the others.
+  var SERIES = ['#7eb26d', '#eab839', '#6ed0e0', '#ef843c', '#e24d42', '#1f78c1', '#ba43a9', '#705da0',
+    '#508642', '#cca300', '#447ebc', '#c15c17', '#b7dbab', '#f4d598', '#70dbed', '#f9ba8f'];
+  var MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  var MINUTE = 60000;
+  var HOUR = 60 * MINUTE;
+  var DAY = 24 * HOUR;
+  // Tick spacings, smallest first; the first that keeps the labels apart is used.
+  var TICK_STEPS = [MINUTE, 2 * MINUTE, 5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 3 * HOUR,
+    6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY];
   var refreshSeconds = Number(document.body.getAttribute('data-refresh-seconds')) || 30;
   var grid = document.getElementById('grid');
   var charts = {};
   var containers = {};
   var timer = null;
 
+  // The page's URL parameters are the API's (from, to, retailer). The first load sends them verbatim, so
+  // the server judges them: an invalid one is shown as an error, never replaced by a default.
   var params = new URLSearchParams(location.search);
   var state = {
-    range: params.get('from') || 'now-24h',
+    from: params.get('from') || 'now-24h',
+    to: params.get('to') || 'now',
     retailers: params.getAll('retailer'),
     options: [],
   };
+  var firstQuery = location.search.length > 1 ? location.search.slice(1) : null;
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -101,11 +114,11 @@
     var row = p.rows[0] || {};
     var key = Object.keys(row)[0];
     var v = key === undefined ? null : row[key];
-    var shown = v === null ? { text: 'No data', color: null } : display(v, p);
+    var shown = v === null ? { text: p.noValue || 'No data', color: null } : display(v, p);
     setBody(c, null);
     c.body.textContent = shown.text;
     c.body.setAttribute('data-value', v === null ? '' : String(v));
-    c.body.className = 'panel-body' + (shown.color ? ' bg-' + shown.color : '');
+    c.body.className = 'panel-body' + (shown.color ? ' bg-' + shown.color : '') + (shown.text.length > 10 ? ' long' : '');
   }
 
   function renderTable(p, c) {
@@ -153,9 +166,44 @@
     });
   }
 
+  /** FNV-1a: a stable 32-bit hash of the retailer slug picks its colour. */
   function colorFor(metric) {
-    var i = state.options.indexOf(metric);
-    return SERIES[(i < 0 ? 0 : i) % SERIES.length];
+    var h = 0x811c9dc5;
+    for (var i = 0; i < metric.length; i++) {
+      h ^= metric.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    return SERIES[h % SERIES.length];
+  }
+
+  /** Tick positions at round local times (every 5 min, 1 h, 1 d …), at most `maxTicks` of them. */
+  function timeTicks(from, to, maxTicks) {
+    var step = TICK_STEPS[TICK_STEPS.length - 1];
+    for (var i = 0; i < TICK_STEPS.length; i++) {
+      if ((to - from) / TICK_STEPS[i] <= maxTicks) {
+        step = TICK_STEPS[i];
+        break;
+      }
+    }
+    var ticks = [];
+    if (step >= DAY) {
+      var d = new Date(from);
+      d.setHours(0, 0, 0, 0);
+      if (d.getTime() < from) d.setDate(d.getDate() + 1);
+      for (; d.getTime() <= to; d.setDate(d.getDate() + step / DAY)) ticks.push(d.getTime());
+    } else {
+      // Align in local wall-clock time, so hourly ticks fall on :00 in zones with half-hour offsets too.
+      var offset = new Date(from).getTimezoneOffset() * MINUTE;
+      for (var t = Math.ceil((from - offset) / step) * step + offset; t <= to; t += step) ticks.push(t);
+    }
+    return { step: step, ticks: ticks };
+  }
+
+  /** "14:30"; at local midnight, or when ticks are days apart, the date ("Nov 28"). */
+  function tickLabel(ms, step) {
+    var d = new Date(ms);
+    if (step >= DAY || (d.getHours() === 0 && d.getMinutes() === 0)) return MONTHS[d.getMonth()] + ' ' + d.getDate();
+    return pad(d.getHours()) + ':' + pad(d.getMinutes());
   }
 
   // Alert events drawn as thin vertical markers on every chart, like Grafana's annotations.
@@ -219,7 +267,19 @@
             type: 'linear',
             min: data.range.from,
             max: data.range.to,
-            ticks: { color: '#8e8e9a', maxTicksLimit: 7, callback: function (v) { return formatTime(v).slice(5); } },
+            // A time axis without a date adapter: epoch ms on a linear scale, ticks replaced by round times.
+            afterBuildTicks: function (scale) {
+              var width = scale.maxWidth || scale.chart.width || 600;
+              var built = timeTicks(scale.min, scale.max, Math.max(2, Math.floor(width / 70)));
+              scale.tickStep = built.step;
+              scale.ticks = built.ticks.map(function (v) { return { value: v }; });
+            },
+            ticks: {
+              color: '#8e8e9a',
+              autoSkip: false,
+              maxRotation: 0,
+              callback: function (v) { return tickLabel(v, this.tickStep || HOUR); },
+            },
             grid: { color: '#22252b' },
           },
           y: {
@@ -330,45 +390,84 @@
 
   function query() {
     var q = new URLSearchParams();
-    q.set('from', state.range);
-    q.set('to', 'now');
+    q.set('from', state.from);
+    q.set('to', state.to);
     state.retailers.forEach(function (r) {
       q.append('retailer', r);
     });
     return q.toString();
   }
 
+  var rangeSelect = document.getElementById('range');
+
+  /** Show the range in the selector: a preset when it is one, else a "custom" entry with from and to. */
+  function reflectRange() {
+    var custom = document.getElementById('range-custom');
+    var preset = state.to === 'now' && Array.prototype.some.call(rangeSelect.options, function (o) {
+      return o.value === state.from && o !== custom;
+    });
+    if (preset) {
+      if (custom) custom.remove();
+      rangeSelect.value = state.from;
+      return;
+    }
+    if (!custom) {
+      custom = el('option');
+      custom.id = 'range-custom';
+      rangeSelect.appendChild(custom);
+    }
+    custom.value = 'custom';
+    custom.textContent = state.from + ' to ' + state.to;
+    rangeSelect.value = 'custom';
+  }
+
+  function showError(text) {
+    var box = document.getElementById('error');
+    box.textContent = text;
+    box.hidden = false;
+  }
+
   function load() {
     clearTimeout(timer);
-    var q = query();
-    history.replaceState(null, '', '?' + q);
+    var q = firstQuery !== null ? firstQuery : query();
+    firstQuery = null;
     fetch('api/panels?' + q, { headers: { Accept: 'application/json' } })
       .then(function (res) {
         return res.json().then(function (body) {
-          if (!res.ok) throw new Error(body.error || 'HTTP ' + res.status);
+          if (!res.ok) {
+            var err = new Error(body.error || 'HTTP ' + res.status);
+            err.status = res.status;
+            throw err;
+          }
           return body;
         });
       })
       .then(function (data) {
+        history.replaceState(null, '', '?' + query());
         document.getElementById('error').hidden = true;
         render(data);
         document.body.setAttribute('data-loaded', data.generatedAt);
+        timer = setTimeout(load, refreshSeconds * 1000);
       })
       .catch(function (err) {
-        var box = document.getElementById('error');
-        box.textContent = 'Could not load data: ' + err.message + ' (showing the last data received)';
-        box.hidden = false;
-      })
-      .then(function () {
+        if (err.status === 400) {
+          // The URL itself is wrong: say so, and do not retry it (pick a range to continue).
+          showError('Invalid URL parameter: ' + err.message);
+          document.getElementById('updated').textContent = 'not loaded';
+          document.body.setAttribute('data-error', err.message);
+          return;
+        }
+        showError('Could not load data: ' + err.message + ' (showing the last data received)');
         timer = setTimeout(load, refreshSeconds * 1000);
       });
   }
 
-  var rangeSelect = document.getElementById('range');
-  if (Array.prototype.some.call(rangeSelect.options, function (o) { return o.value === state.range; })) rangeSelect.value = state.range;
-  else state.range = rangeSelect.value;
+  reflectRange();
   rangeSelect.addEventListener('change', function () {
-    state.range = rangeSelect.value;
+    if (rangeSelect.value === 'custom') return;
+    state.from = rangeSelect.value;
+    state.to = 'now';
+    reflectRange();
     load();
   });
   load();
