@@ -40,38 +40,42 @@ export function redactUrl(url: string, part: Exclude<SecretPart, 'whole'> = 'pas
   return u.toString().replace(/%2A%2A%2A/g, MASK);
 }
 
-/** Every form in which one secret value could show up in text, longest first. */
-function secretForms(value: string, part: SecretPart): string[] {
-  const forms = new Set<string>([value]);
+/** A secret as it may appear in text, and what replaces it. */
+type Replacement = readonly [secret: string, replacement: string];
+
+/**
+ * Every form in which one secret value could show up in text: the whole value (replaced by its redacted
+ * form, so a URL stays recognisable), and the secret part alone (replaced by the mask).
+ */
+function secretForms(value: string, part: SecretPart): Replacement[] {
+  const forms = new Map<string, string>([[value, MASK]]);
   if (part !== 'whole') {
     try {
       const u = new URL(value);
-      forms.add(u.href);
-      if (part === 'password' && u.password) {
-        forms.add(u.password);
-        forms.add(decodeURIComponent(u.password));
-      }
+      const printable = redactUrl(value, part);
+      forms.set(value, printable).set(u.href, printable);
+      if (part === 'password' && u.password) forms.set(u.password, MASK).set(decodeURIComponent(u.password), MASK);
       if (part === 'path') {
-        forms.add(`${u.pathname}${u.search}`);
-        if (u.pathname.length > 1) forms.add(u.pathname);
+        forms.set(`${u.pathname}${u.search}`, MASK);
+        if (u.pathname.length > 1) forms.set(u.pathname, MASK);
       }
-      for (const [k, v] of u.searchParams) if (SECRET_PARAM.test(k) && v) forms.add(v);
+      for (const [k, v] of u.searchParams) if (SECRET_PARAM.test(k) && v) forms.set(v, MASK);
     } catch {
       // An unparseable value is only masked as a whole.
     }
   }
   // Very short fragments ("/" or a one-letter password) would mask unrelated text and protect nothing.
-  return [...forms].filter((s) => s.length >= 3).sort((a, b) => b.length - a.length);
+  return [...forms].filter(([secret]) => secret.length >= 3);
 }
 
-/** The secret strings of an environment (see SECRET_ENV), for redact(). */
-export function secretsOf(env: NodeJS.ProcessEnv): string[] {
-  const out: string[] = [];
+/** The secrets of an environment (see SECRET_ENV) and their replacements, longest first, for redact(). */
+export function secretsOf(env: NodeJS.ProcessEnv): Replacement[] {
+  const out: Replacement[] = [];
   for (const [name, part] of SECRET_ENV) {
     const v = env[name]?.trim();
     if (v) out.push(...secretForms(v, part));
   }
-  return out.sort((a, b) => b.length - a.length);
+  return out.sort((a, b) => b[0].length - a[0].length);
 }
 
 /** The password of any `scheme://user:password@` URL in free text. */
@@ -83,7 +87,7 @@ const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi;
  */
 export function redact(text: string, env: NodeJS.ProcessEnv = process.env): string {
   let s = text;
-  for (const secret of secretsOf(env)) s = s.split(secret).join(MASK);
+  for (const [secret, replacement] of secretsOf(env)) s = s.split(secret).join(replacement);
   return s.replace(URL_PASSWORD, `$1${MASK}@`);
 }
 
