@@ -1,16 +1,20 @@
 /**
  * Every migration, in order. A static list (rather than a folder scan) so migrations run the same under
  * tsx, ts-jest and compiled JavaScript. Add new files here with a name that sorts after the last one.
+ * A new table the dashboards or the status page read needs `GRANT SELECT … TO grafana_reader` in its
+ * migration: since 005 there are no default privileges.
  */
 import type { Migration } from 'kysely';
 import * as initial from './2026-11-27-001-initial';
 import * as grafanaReader from './2026-11-27-002-grafana-reader';
 import * as operatorActions from './2026-11-27-003-operator-actions';
 import * as perRetailer from './2026-11-27-004-per-retailer';
+import * as leastPrivilege from './2026-11-27-005-least-privilege';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-27-001-initial': initial,
   '2026-11-27-002-grafana-reader': grafanaReader,
   '2026-11-27-003-operator-actions': operatorActions,
   '2026-11-27-004-per-retailer': perRetailer,
+  '2026-11-27-005-least-privilege': leastPrivilege,
 };

@@ -8,6 +8,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+// Not a public API (no public equivalent writes Temporal's JSON history format); pinned by
+// test/sdk-internals.test.ts, which fails loudly if an SDK upgrade moves or changes it.
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { commandRetailer, fleetHandle, reportIngestionRun, retailerHandle, sendIngestionCompleted } from '../src/client';

@@ -3,6 +3,7 @@
  * tests explicit and keeps secrets (webhook URLs, SMTP credentials) inside the worker process: they are
  * read by activities, never passed through workflow input, history or queries.
  */
+import { ALERT_HTTP_TIMEOUT_MAX_MS, checkEnv, type LogFormat } from './config-env';
 import { DEFAULTS } from './shared/messages';
 
 export interface MonitorConfig {
@@ -32,59 +33,86 @@ export interface MonitorConfig {
     email?: { smtpUrl: string; from: string; to: string[] };
     /** Per-attempt HTTP (and SMTP) timeout, at most ALERT_HTTP_TIMEOUT_MAX_MS. */
     httpTimeoutMs: number;
+    /** ALERT_CONSOLE, when set: print each alert event on the console. */
+    console?: boolean;
   };
+  /** EXPECTED_RETAILERS: slugs watched before their first report. */
+  expectedRetailers?: string[];
+  /** LOG_FORMAT: one readable line per event (text, the default) or one JSON object per line. */
+  logFormat?: LogFormat;
+  /** METRICS_PORT / METRICS_HOST: Prometheus /metrics; off without a port. */
+  metrics?: { port?: number; host?: string };
+  /** OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_SERVICE_NAME: tracing; off without an endpoint. */
+  otel?: { endpoint?: string; serviceName: string };
+  /** TEMPORAL_PORT, TEMPORAL_UI_PORT, EMBEDDED_PG_PORT, DEMO_EVERY_SECONDS (npm start's local stack). */
+  local?: LocalStackSettings;
 }
 
-/**
- * Upper bound on the per-attempt alert timeout: an attempt stuck longer only delays the retry (the activity
- * heartbeats, so a dead worker is noticed sooner anyway).
- */
-export const ALERT_HTTP_TIMEOUT_MAX_MS = 10_000;
+export { ALERT_HTTP_TIMEOUT_MAX_MS, ConfigError, LOG_FORMATS, type LogFormat } from './config-env';
 
 /** ALERT_HTTP_TIMEOUT_MS: a positive whole number of milliseconds, clamped to ALERT_HTTP_TIMEOUT_MAX_MS. */
 export function parseAlertTimeout(v: string | undefined): number {
-  if (v === undefined) return ALERT_HTTP_TIMEOUT_MAX_MS;
-  if (!/^\d+$/.test(v) || Number(v) <= 0) {
-    throw new Error(`ALERT_HTTP_TIMEOUT_MS must be a positive whole number of milliseconds (at most ${ALERT_HTTP_TIMEOUT_MAX_MS}), got "${v}"`);
-  }
-  return Math.min(Number(v), ALERT_HTTP_TIMEOUT_MAX_MS);
+  return checkEnv({ ALERT_HTTP_TIMEOUT_MS: v }).ALERT_HTTP_TIMEOUT_MS ?? ALERT_HTTP_TIMEOUT_MAX_MS;
 }
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@localhost:5432/postgres';
+
+/** Ports and pace of `npm start`'s local stack (Temporal dev server, embedded Postgres, demo). */
+export interface LocalStackSettings {
+  temporalPort: number;
+  temporalUiPort: number;
+  embeddedPgPort: number;
+  demoEverySeconds: number;
+}
+
+/** What loadConfig returns: MonitorConfig with every setting filled in. */
+export type LoadedConfig = MonitorConfig & Required<Pick<MonitorConfig, 'logFormat' | 'metrics' | 'otel' | 'local'>>;
 
 function optional(v: string | undefined): string | undefined {
   const t = v?.trim();
   return t ? t : undefined;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): MonitorConfig {
-  const smtpUrl = optional(env.SMTP_URL);
-  const to = optional(env.ALERT_EMAIL_TO)?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
-  const port = optional(env.STATUS_PAGE_PORT);
-  if (port !== undefined && !/^\d+$/.test(port)) throw new Error(`STATUS_PAGE_PORT must be a port number, got "${port}"`);
+/**
+ * The monitor's configuration from the environment; every variable is checked first (see src/config-env.ts).
+ * @throws ConfigError naming each variable that is not what it should be (never quoting a secret).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const e = checkEnv(env);
   return {
     workflowId: optional(env.MONITOR_WORKFLOW_ID) ?? DEFAULTS.workflowId,
     retailerWorkflowIdPrefix: optional(env.MONITOR_RETAILER_ID_PREFIX) ?? DEFAULTS.retailerWorkflowIdPrefix,
     taskQueue: optional(env.MONITOR_TASK_QUEUE) ?? DEFAULTS.taskQueue,
-    databaseUrl: optional(env.DATABASE_URL) ?? DEFAULT_DATABASE_URL,
-    temporalUiUrl: (optional(env.TEMPORAL_UI_URL) ?? 'http://localhost:8233').replace(/\/$/, ''),
+    databaseUrl: e.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+    temporalUiUrl: (e.TEMPORAL_UI_URL ?? 'http://localhost:8233').replace(/\/$/, ''),
     namespace: optional(env.TEMPORAL_NAMESPACE) ?? 'default',
-    dashboardUrl: optional(env.DASHBOARD_URL),
+    dashboardUrl: e.DASHBOARD_URL,
     cliCommand: optional(env.MONITOR_CLI) ?? 'npx ingestion-monitor',
-    statusPagePort: port === undefined ? undefined : Number(port),
+    statusPagePort: e.STATUS_PAGE_PORT,
     ingestion: {
       workflowType: optional(env.INGESTION_WORKFLOW_TYPE),
       taskQueue: optional(env.INGESTION_TASK_QUEUE),
       scheduleIdTemplate: optional(env.INGESTION_SCHEDULE_ID_TEMPLATE) ?? 'ingest-{retailer}',
     },
     alerts: {
-      slackWebhookUrl: optional(env.SLACK_WEBHOOK_URL),
-      webhookUrl: optional(env.ALERT_WEBHOOK_URL),
+      slackWebhookUrl: e.SLACK_WEBHOOK_URL,
+      webhookUrl: e.ALERT_WEBHOOK_URL,
       email:
-        smtpUrl && to.length
-          ? { smtpUrl, from: optional(env.ALERT_EMAIL_FROM) ?? 'ingestion-monitor@localhost', to }
+        e.SMTP_URL && e.ALERT_EMAIL_TO
+          ? { smtpUrl: e.SMTP_URL, from: e.ALERT_EMAIL_FROM ?? 'ingestion-monitor@localhost', to: e.ALERT_EMAIL_TO }
           : undefined,
-      httpTimeoutMs: parseAlertTimeout(optional(env.ALERT_HTTP_TIMEOUT_MS)),
+      httpTimeoutMs: e.ALERT_HTTP_TIMEOUT_MS ?? ALERT_HTTP_TIMEOUT_MAX_MS,
+      ...(e.ALERT_CONSOLE === undefined ? {} : { console: e.ALERT_CONSOLE }),
+    },
+    expectedRetailers: e.EXPECTED_RETAILERS,
+    logFormat: e.LOG_FORMAT ?? 'text',
+    metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST },
+    otel: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME ?? 'ingestion-monitor' },
+    local: {
+      temporalPort: e.TEMPORAL_PORT ?? 7233,
+      temporalUiPort: e.TEMPORAL_UI_PORT ?? 8233,
+      embeddedPgPort: e.EMBEDDED_PG_PORT ?? 5433,
+      demoEverySeconds: e.DEMO_EVERY_SECONDS ?? 60,
     },
   };
 }

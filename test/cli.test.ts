@@ -402,6 +402,34 @@ describe('ingestion-monitor CLI against the live monitor', () => {
     expect(r.stdout + r.stderr).not.toContain('s3cret-pw');
   });
 
+  it('no help text and no error prints a credential from the environment', async () => {
+    const secrets = {
+      DATABASE_URL: 'postgres://monitor:db-pw-4711@127.0.0.1:1/im',
+      SMTP_URL: 'smtps://alerts:smtp-pw-4711@smtp.example.com:465',
+      ALERT_EMAIL_TO: 'ops@example.com',
+      SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T000/B000/slack-token-4711',
+      ALERT_WEBHOOK_URL: 'https://hooks.example.com/webhook-token-4711',
+      TEMPORAL_API_KEY: 'api-key-4711',
+    };
+    const runs = [
+      await cli(['--help'], { env: secrets }),
+      await cli(['migrate', '--help'], { env: secrets }),
+      // Connection failure with the password in DATABASE_URL.
+      await cli(['migrate'], { env: secrets }),
+      // Bad configuration: every problem named, no secret value echoed.
+      await cli(['status'], { env: { ...secrets, SLACK_WEBHOOK_URL: 'slack-token-4711', DATABASE_URL: 'mysql://monitor:db-pw-4711@h/im', ALERT_HTTP_TIMEOUT_MS: 'abc' } }),
+    ];
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 4, 2]);
+    expect(runs[2]!.stderr).toMatch(/^error: cannot connect to the database at postgres:\/\/monitor:\*\*\*@127\.0\.0\.1:1\/im/);
+    expect(runs[3]!.stderr).toMatch(/SLACK_WEBHOOK_URL: expected .*value not shown/);
+    expect(runs[3]!.stderr).toMatch(/DATABASE_URL: expected a postgres:\/\/ URL/);
+    expect(runs[3]!.stderr).toContain('ALERT_HTTP_TIMEOUT_MS: expected a positive whole number of milliseconds');
+    for (const r of runs) {
+      expect(r.stdout + r.stderr).not.toMatch(/4711/);
+      noStack(r);
+    }
+  });
+
   it('an unreachable Temporal server exits 4 quickly with a clear message', async () => {
     const r = await cli(['status'], { env: { TEMPORAL_ADDRESS: '127.0.0.1:1' } });
     expect(r.code).toBe(4);

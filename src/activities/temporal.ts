@@ -4,9 +4,9 @@
  * "Not found" is an answer, never an error; connection errors throw and are retried by Temporal.
  */
 import { type Client, type ScheduleDescription, ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError } from '@temporalio/client';
-import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import type { MonitorConfig } from '../config';
+import { timestampMs } from '../shared/duration';
 import { createReconcilerActivities } from '../reconciler/activities';
 import { visibilityString } from '../shared/visibility';
 import type { ReconcilerActivities } from '../reconciler/types';
@@ -59,7 +59,7 @@ export function createTemporalActivities(config: MonitorConfig, client: Client):
         taskQueue: { name: queue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
         taskQueueType,
       });
-      for (const p of res.pollers ?? []) out.push({ identity: p.identity ?? undefined, lastAccessTime: optionalTsToMs(p.lastAccessTime) });
+      for (const p of res.pollers ?? []) out.push({ identity: p.identity ?? undefined, lastAccessTime: timestampMs(p.lastAccessTime) });
     }
     return out;
   }

@@ -6,6 +6,7 @@
 import Table from 'cli-table3';
 import type { Thresholds } from '../rules/thresholds';
 import type { AlertEvent, Health, Incident, IsoTimes, MonitorCounters, Rejection, RetailerStatus, RunSummary, Silence } from '../rules/types';
+import { UNIT_MS } from '../shared/duration';
 import type { FleetIncident, RetailerView } from '../shared/messages';
 
 /** The query shapes the CLI prints (times as ISO strings). */
@@ -39,16 +40,7 @@ export interface FleetStatus {
 /** Epoch ms of an ISO time from a query result (undefined stays undefined). */
 export const msOf = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso));
 
-const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** '90s', '30m', '2h', '1.5h', '1d', '1h30m' → milliseconds; undefined if it is not a duration. */
-export function parseDuration(text: string): number | undefined {
-  const s = text.trim().toLowerCase();
-  if (!/^(\d+(\.\d+)?[smhdw])+$/.test(s)) return undefined;
-  let ms = 0;
-  for (const [, n, unit] of s.matchAll(/(\d+(?:\.\d+)?)([smhdw])/g)) ms += Number(n) * UNIT_MS[unit!]!;
-  return Math.round(ms);
-}
+export { parseDuration } from '../shared/duration';
 
 /** Compact duration for thresholds and run lengths: '4h', '1h 30m', '45s', '2d 3h'. */
 export function formatDuration(ms: number): string {

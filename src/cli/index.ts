@@ -4,17 +4,18 @@
  * This file is only the command surface; each command lives in ./commands, formatting in ./format.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { DEFAULT_DATABASE_URL, loadConfig } from '../config';
+import { loadConfig, type LoadedConfig } from '../config';
 import { RULES } from '../rules/types';
 import { defaultBy } from './args';
-import { migrate, redactUrl } from './commands/migrate';
+import { migrate } from './commands/migrate';
 import * as operate from './commands/operate';
 import * as read from './commands/read';
 import { report } from './commands/report';
 import { type GlobalOptions, Output } from './context';
 import { CliError, EXIT, EXIT_CODES_HELP, unexpected, usageError } from './errors';
+import { redact, redactUrl } from '../shared/redact';
 
-function settings(): { workflowId: string; retailerWorkflowIdPrefix: string; taskQueue: string; temporalUiUrl: string } {
+function settings(): LoadedConfig {
   try {
     return loadConfig(process.env);
   } catch (err) {
@@ -180,7 +181,7 @@ export function buildProgram(): Command {
       return report(g, out, o);
     });
 
-  const databaseUrl = process.env.DATABASE_URL?.trim() || DEFAULT_DATABASE_URL;
+  const databaseUrl = cfg.databaseUrl;
   program
     .command('migrate')
     .description('apply database migrations')
@@ -202,8 +203,9 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     const e = unexpected(err);
-    process.stderr.write(`error: ${e.message}\n`);
-    if (process.env.DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    // Whatever the error quotes (a URL, a driver message), credentials from the environment are masked.
+    process.stderr.write(`error: ${redact(e.message)}\n`);
+    if (process.env.DEBUG && err instanceof Error && err.stack) process.stderr.write(`${redact(err.stack)}\n`);
     return e.exitCode;
   }
 }

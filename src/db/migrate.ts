@@ -1,5 +1,6 @@
 /** `npm run migrate`: bring DATABASE_URL's schema up to date. */
 import { loadConfig } from '../config';
+import { redactError } from '../shared/redact';
 import { createDb, migrateToLatest } from './database';
 
 async function run(): Promise<void> {
@@ -14,6 +15,6 @@ async function run(): Promise<void> {
 }
 
 run().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
+  console.error(redactError(err));
   process.exit(1);
 });

@@ -8,8 +8,6 @@
 import { log } from '@temporalio/activity';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
-// Decoding history payloads the way the client does (codecs included); not re-exported publicly.
-import { decodeArrayFromPayloads, decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
 import type { MonitorTarget } from '../client';
 import { deliverReport } from '../reporting/activities';
@@ -18,6 +16,7 @@ import type { IngestionOutcome } from '../reporting/types';
 import { parseRunReport } from '../shared/report';
 import { type FindUnreportedRunsRequest, type FindUnreportedRunsResult, type ReconcilerActivities, UNREPORTED_STATUSES } from './types';
 import { visibilityString } from '../shared/visibility';
+import { decodeArguments, decodeFailureToError } from './decode';
 
 export interface ReconcilerOptions {
   client: Client;
@@ -61,11 +60,11 @@ export function createReconcilerActivities(opts: ReconcilerOptions): ReconcilerA
     let why = '';
     try {
       const started = (await events(wf, false))[0]?.workflowExecutionStartedEventAttributes;
-      [firstArg] = await decodeArrayFromPayloads(converter, started?.input?.payloads);
+      [firstArg] = await decodeArguments(converter, started?.input?.payloads);
       const close = (await events(wf, true))[0];
       const failed = close?.workflowExecutionFailedEventAttributes?.failure;
       const terminated = close?.workflowExecutionTerminatedEventAttributes;
-      if (failed) why = failureMessage(await decodeOptionalFailureToOptionalError(converter, failed));
+      if (failed) why = failureMessage(await decodeFailureToError(converter, failed));
       else if (terminated) why = `${terminated.identity ? `by ${terminated.identity}` : ''}${terminated.reason ? `: ${terminated.reason}` : ''}`;
       else if (close?.workflowExecutionTimedOutEventAttributes) why = 'hit its workflow execution/run timeout';
     } catch (err) {

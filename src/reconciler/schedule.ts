@@ -4,13 +4,12 @@
  * state), so a worker can call it on every start.
  */
 import { type Client, ScheduleAlreadyRunning, type ScheduleHandle, ScheduleOverlapPolicy } from '@temporalio/client';
-import { msToNumber } from '@temporalio/common/lib/time';
-import type { StringValue } from '@temporalio/common';
+import { parseDuration } from '../shared/duration';
 import { RECONCILER, type ReconcilerInput } from './types';
 
 export interface ReconcilerScheduleOptions {
-  /** Interval between passes, e.g. '5m'. */
-  every?: StringValue | number;
+  /** Interval between passes: ms, or a duration such as '5m', '1h', '1h30m'. */
+  every?: string | number;
   /** Ingestion workflow types to reconcile. */
   workflowTypes: string[];
   /** Task queue of the worker that runs `ingestionReconcilerWorkflow` and `findUnreportedRuns`. */
@@ -20,12 +19,15 @@ export interface ReconcilerScheduleOptions {
   scheduleId?: string;
 }
 
+/** @throws TypeError when `every` is not a positive duration. */
 export async function ensureReconcilerSchedule(client: Client, opts: ReconcilerScheduleOptions): Promise<ScheduleHandle> {
   const every = opts.every ?? '5m';
-  const everyMs = msToNumber(every);
+  const everyMs = typeof every === 'number' ? every : parseDuration(every);
+  if (everyMs === undefined || !(everyMs > 0)) throw new TypeError(`every: "${every}" is not a positive duration (e.g. 5m, 1h)`);
   const scheduleId = opts.scheduleId ?? RECONCILER.scheduleId;
   const input: ReconcilerInput = { workflowTypes: opts.workflowTypes, lookbackMs: opts.lookbackMs ?? 2 * everyMs + 60_000 };
-  const spec = { intervals: [{ every }] };
+  // In ms, so the Schedule's interval is exactly what everyMs (lookback, timeouts) was computed from.
+  const spec = { intervals: [{ every: everyMs }] };
   const action = {
     type: 'startWorkflow' as const,
     workflowType: RECONCILER.workflowType,

@@ -22,7 +22,8 @@ function withDatabase(url: string, name: string): string {
   return u.toString();
 }
 
-async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+/** Run `fn` on a connection to the admin database (TEST_DATABASE_URL). */
+export async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
   const c = new Client({ connectionString: ADMIN_URL });
   await c.connect();
   try {

@@ -2,22 +2,12 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import { Pool } from 'pg';
 import { migrateToLatest } from '../../db/database';
+import { redact, redactUrl } from '../../shared/redact';
 import { Output } from '../context';
 import { CliError, databaseFailure, EXIT, usageError } from '../errors';
 
 /** A dead or black-holed database must not hang the CLI. */
 const DB_CONNECT_TIMEOUT_MS = 5_000;
-
-/** The URL as it may be printed: never with its password. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
-}
 
 function checkUrl(url: string): void {
   let u: URL;
@@ -43,8 +33,8 @@ export async function migrate(out: Output, databaseUrl: string): Promise<void> {
     out.result(applied.length ? applied.map((n) => `applied: ${n}`).join('\n') : 'database is up to date', { ok: true, applied });
   } catch (err) {
     const f = databaseFailure(err);
-    if (f.connection) throw new CliError(`cannot connect to the database at ${redactUrl(databaseUrl)}: ${f.message}`, EXIT.unreachable);
-    throw new CliError(err instanceof Error ? err.message : String(err), EXIT.unexpected);
+    if (f.connection) throw new CliError(`cannot connect to the database at ${redactUrl(databaseUrl)}: ${redact(f.message)}`, EXIT.unreachable);
+    throw new CliError(redact(err instanceof Error ? err.message : String(err)), EXIT.unexpected);
   } finally {
     await db.destroy().catch(() => undefined);
   }
