@@ -3,7 +3,7 @@
  * tests explicit and keeps secrets (webhook URLs, SMTP credentials) inside the worker process: they are
  * read by activities, never passed through workflow input, history or queries.
  */
-import { DEFAULTS } from './shared/messages';
+import { DEFAULTS, type Channel } from './shared/messages';
 
 export interface MonitorConfig {
   /** The fleet workflow's id. */
@@ -32,6 +32,10 @@ export interface MonitorConfig {
     email?: { smtpUrl: string; from: string; to: string[] };
     /** Per-attempt HTTP (and SMTP) timeout, at most ALERT_HTTP_TIMEOUT_MAX_MS. */
     httpTimeoutMs: number;
+    /** ALERT_CONSOLE: print each alert as one line on the worker's stdout. */
+    console: boolean;
+    /** LOG_FORMAT: console alert lines as readable text or one JSON object per line. */
+    consoleFormat: 'text' | 'json';
   };
 }
 
@@ -55,6 +59,15 @@ export const DEFAULT_DATABASE_URL = 'postgres://postgres@localhost:5432/postgres
 function optional(v: string | undefined): string | undefined {
   const t = v?.trim();
   return t ? t : undefined;
+}
+
+/** An enumerated variable: one of `allowed`'s names (case-insensitive), `fallback` when unset; throws naming the choices otherwise. */
+function oneOf<T>(name: string, v: string | undefined, allowed: Array<[string, T]>, fallback: T): T {
+  const key = optional(v)?.toLowerCase();
+  if (key === undefined) return fallback;
+  const choices = new Map(allowed);
+  if (!choices.has(key)) throw new Error(`${name} must be one of ${[...choices.keys()].join(', ')}, got "${v}"`);
+  return choices.get(key)!;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): MonitorConfig {
@@ -85,15 +98,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MonitorConfig 
           ? { smtpUrl, from: optional(env.ALERT_EMAIL_FROM) ?? 'ingestion-monitor@localhost', to }
           : undefined,
       httpTimeoutMs: parseAlertTimeout(optional(env.ALERT_HTTP_TIMEOUT_MS)),
+      console: oneOf('ALERT_CONSOLE', env.ALERT_CONSOLE, [['true', true], ['1', true], ['false', false], ['0', false]], false),
+      consoleFormat: oneOf<'text' | 'json'>('LOG_FORMAT', env.LOG_FORMAT, [['text', 'text'], ['json', 'json']], 'text'),
     },
   };
 }
 
 /** The alert channels that are configured (names only, never their URLs or credentials). */
-export function configuredChannels(c: MonitorConfig): Array<'slack' | 'webhook' | 'email'> {
-  return [c.alerts.slackWebhookUrl && ('slack' as const), c.alerts.webhookUrl && ('webhook' as const), c.alerts.email && ('email' as const)].filter(
-    (x): x is 'slack' | 'webhook' | 'email' => !!x,
-  );
+export function configuredChannels(c: MonitorConfig): Channel[] {
+  const on = new Map<Channel, boolean>([
+    ['slack', !!c.alerts.slackWebhookUrl],
+    ['webhook', !!c.alerts.webhookUrl],
+    ['email', !!c.alerts.email],
+    ['console', c.alerts.console],
+  ]);
+  return [...on].filter(([, yes]) => yes).map(([channel]) => channel);
 }
 
 /** For logs: which channels are on, never their URLs or credentials. */
