@@ -17,6 +17,7 @@ import { HOUR_MS } from '../src/rules/thresholds';
 import {
   acknowledgeUpdate,
   DEFAULTS,
+  fleetAlertsQuery,
   replayUpdate,
   reprocessUpdate,
   retailerQuery,
@@ -34,7 +35,7 @@ import { temporalCliPath } from '../test/helpers/temporal';
 import { until } from '../test/helpers/wait';
 
 /** Bump when a deliberate (patched) workflow change deserves a new set. */
-const VERSION = 'v3';
+const VERSION = 'v4';
 
 async function run(): Promise<void> {
   const [env, tdb, hook] = await Promise.all([
@@ -51,7 +52,9 @@ async function run(): Promise<void> {
     startCaptureServer(),
   ]);
   const taskQueue = 'record-histories';
-  const worker = await createTestMonitorWorker(env, testConfig({ taskQueue, databaseUrl: tdb.url, webhookUrl: `${hook.url}/hook` }), tdb);
+  const config = testConfig({ taskQueue, databaseUrl: tdb.url, webhookUrl: `${hook.url}/hook` });
+  config.alerts.console = true; // v4: the console channel (patched 'console-channel'); its lines go to this script's stdout
+  const worker = await createTestMonitorWorker(env, config, tdb);
   const target = { taskQueue };
   let i = 0;
   const send = async (status: 'success' | 'failure', skuCount?: number) => {
@@ -91,6 +94,23 @@ async function run(): Promise<void> {
       for (let k = 0; k < 6; k++) await send(k % 2 ? 'success' : 'failure');
       await until('alpha continued as new', async () => (await retailerHandle(env.client, 'alpha').describe()).runId !== (await firstRun('alpha')), 60_000, 200);
       await until('alpha applied every report', async () => (await retailerHandle(env.client, 'alpha').query(retailerQuery)).totals.runs >= i, 30_000, 200);
+      // Settled before the histories are fetched: no hand-over or delivery in flight, every alert the fleet
+      // took is recorded. Otherwise a history can end mid-task and replay schedules more than it recorded.
+      await until(
+        'the monitors idle and every alert recorded',
+        async () => {
+          const [retailer, fleet, alerts, rows] = await Promise.all([
+            retailerHandle(env.client, 'alpha').describe(),
+            fleetHandle(env.client).describe(),
+            fleetHandle(env.client).query(fleetAlertsQuery),
+            tdb.db.selectFrom('alert_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+          ]);
+          const busy = (retailer.raw.pendingActivities?.length ?? 0) + (fleet.raw.pendingActivities?.length ?? 0);
+          return busy === 0 && Number(rows.n) === alerts.length;
+        },
+        60_000,
+        200,
+      );
     });
     for (const [name, id] of [
       ['retailer', retailerWorkflowId('alpha')],

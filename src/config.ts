@@ -4,7 +4,7 @@
  * read by activities, never passed through workflow input, history or queries.
  */
 import { ALERT_HTTP_TIMEOUT_MAX_MS, checkEnv, type LogFormat } from './config-env';
-import { DEFAULTS } from './shared/messages';
+import { DEFAULTS, type Channel } from './shared/messages';
 
 export interface MonitorConfig {
   /** The fleet workflow's id. */
@@ -33,8 +33,10 @@ export interface MonitorConfig {
     email?: { smtpUrl: string; from: string; to: string[] };
     /** Per-attempt HTTP (and SMTP) timeout, at most ALERT_HTTP_TIMEOUT_MAX_MS. */
     httpTimeoutMs: number;
-    /** ALERT_CONSOLE, when set: print each alert event on the console. */
-    console?: boolean;
+    /** ALERT_CONSOLE: print each alert as one line on the worker's stdout. */
+    console: boolean;
+    /** LOG_FORMAT: console alert lines as readable text or one JSON object per line. */
+    consoleFormat: LogFormat;
   };
   /** EXPECTED_RETAILERS: slugs watched before their first report. */
   expectedRetailers?: string[];
@@ -102,7 +104,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
           ? { smtpUrl: e.SMTP_URL, from: e.ALERT_EMAIL_FROM ?? 'ingestion-monitor@localhost', to: e.ALERT_EMAIL_TO }
           : undefined,
       httpTimeoutMs: e.ALERT_HTTP_TIMEOUT_MS ?? ALERT_HTTP_TIMEOUT_MAX_MS,
-      ...(e.ALERT_CONSOLE === undefined ? {} : { console: e.ALERT_CONSOLE }),
+      console: e.ALERT_CONSOLE ?? false,
+      consoleFormat: e.LOG_FORMAT ?? 'text',
     },
     expectedRetailers: e.EXPECTED_RETAILERS,
     logFormat: e.LOG_FORMAT ?? 'text',
@@ -118,10 +121,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
 }
 
 /** The alert channels that are configured (names only, never their URLs or credentials). */
-export function configuredChannels(c: MonitorConfig): Array<'slack' | 'webhook' | 'email'> {
-  return [c.alerts.slackWebhookUrl && ('slack' as const), c.alerts.webhookUrl && ('webhook' as const), c.alerts.email && ('email' as const)].filter(
-    (x): x is 'slack' | 'webhook' | 'email' => !!x,
-  );
+export function configuredChannels(c: MonitorConfig): Channel[] {
+  const on = new Map<Channel, boolean>([
+    ['slack', !!c.alerts.slackWebhookUrl],
+    ['webhook', !!c.alerts.webhookUrl],
+    ['email', !!c.alerts.email],
+    ['console', c.alerts.console],
+  ]);
+  return [...on].filter(([, yes]) => yes).map(([channel]) => channel);
 }
 
 /** For logs: which channels are on, never their URLs or credentials. */

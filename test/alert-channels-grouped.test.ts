@@ -34,7 +34,8 @@ const stale = (i: number, over: Partial<AlertEvent> = {}): AlertEvent => {
 const thirty = () => Array.from({ length: 30 }, (_, i) => stale(i + 1));
 
 function config(alerts: Partial<MonitorConfig['alerts']>): MonitorConfig {
-  return { ...loadConfig({}), alerts: { httpTimeoutMs: 2_000, ...alerts } };
+  const base = loadConfig({});
+  return { ...base, alerts: { ...base.alerts, httpTimeoutMs: 2_000, ...alerts } };
 }
 
 describe('sendGroupedAlert against a loopback capture server', () => {

@@ -166,7 +166,7 @@ const event = (over: Partial<AlertEvent> = {}): AlertEvent => ({
 
 function config(alerts: Partial<MonitorConfig['alerts']> = {}): MonitorConfig {
   const base = loadConfig({});
-  return { ...base, databaseUrl: 'postgres://unused', alerts: { httpTimeoutMs: 2_000, ...alerts } };
+  return { ...base, databaseUrl: 'postgres://unused', alerts: { ...base.alerts, httpTimeoutMs: 2_000, ...alerts } };
 }
 
 /** Everything a failure could carry to history, logs or the UI. */

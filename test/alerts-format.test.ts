@@ -11,6 +11,7 @@ import {
   toWebhookPayload,
   type FormatContext,
 } from '../src/alerts/format';
+import { oneLine, toConsoleJsonObject, toConsoleLine, toConsoleText } from '../src/alerts/console-format';
 import { groupHeadline, groupTitle, toGroupedEmail, toGroupedSlackMessage, toGroupedWebhookPayload } from '../src/alerts/grouped-format';
 import type { AlertEvent } from '../src/rules/types';
 
@@ -276,6 +277,58 @@ describe('grouped alerts', () => {
     }
     expect(m.html).toContain('evil\r\n&lt;b&gt;');
     expect(m.text).toContain('npx ingestion-monitor incidents');
+  });
+});
+
+describe('console line', () => {
+  const clock = (ms: number) => new Date(ms).toTimeString().slice(0, 8);
+
+  it('is one line: local time, kind, rule, summary and the commands to paste', () => {
+    expect(toConsoleText(event(), ctx)).toBe(
+      `${clock(T0)} 🔴 FIRING        consecutive_failures  checkers: 2 consecutive failed runs (last error: blocked) — replay: npx ingestion-monitor replay checkers · ack: npx ingestion-monitor ack checkers/consecutive_failures/1`,
+    );
+  });
+
+  it('says how long a resolved incident was open, and gives a stale diagnosis as the likely cause', () => {
+    const resolved = toConsoleText(event({ kind: 'resolve', eventId: 'x/resolve', at: T0 + 90 * 60_000, summary: 'checkers: successful run again' }), ctx);
+    expect(resolved).toBe(`${clock(T0 + 90 * 60_000)} ✅ RESOLVED      consecutive_failures  checkers: successful run again — open 1.5 h`);
+    const renotify = toConsoleText({ ...stale(), kind: 'renotify', diagnosis: 'schedule ingest-pnp is paused' }, ctx);
+    expect(renotify).toContain('🔁 STILL FIRING  stale                 pnp: no successful run for 5 h (threshold 4 h) — likely cause: schedule ingest-pnp is paused — replay: ');
+  });
+
+  it('cannot be made to print a second (forged) line or repaint the terminal by retailer-supplied text', () => {
+    const evil = event({
+      summary: 'checkers: 2 failed\n12:00:00 ✅ RESOLVED  everything fine\r\u001b[2K\u2028\u202Eevil',
+      diagnosis: 'line1\nline2\u0085',
+    });
+    for (const format of ['text', 'json'] as const) {
+      const line = toConsoleLine(evil, ctx, format);
+      expect(line).not.toMatch(/[\n\r\u001b\u0085\u2028\u2029\u202E]/);
+    }
+    expect(toConsoleText(evil, ctx)).toContain('checkers: 2 failed 12:00:00 ✅ RESOLVED  everything fine [2K evil');
+    expect(oneLine('x'.repeat(2000)).length).toBeLessThanOrEqual(500);
+  });
+
+  it('JSON: one object per line with stable field names', () => {
+    const line = toConsoleLine({ ...stale(), diagnosis: 'no worker polling ingest' }, ctx, 'json');
+    expect(JSON.parse(line)).toEqual({
+      time: new Date(T0).toISOString(),
+      level: 'warn',
+      type: 'alert',
+      msg: 'alert fired',
+      kind: 'fire',
+      rule: 'stale',
+      retailer: 'pnp',
+      incidentId: 'pnp/stale/2',
+      eventId: 'checkers/consecutive_failures/1/fire/1',
+      openedAt: new Date(T0).toISOString(),
+      summary: 'pnp: no successful run for 5 h (threshold 4 h)',
+      diagnosis: 'no worker polling ingest',
+      replay: 'npx ingestion-monitor replay pnp',
+      ack: 'npx ingestion-monitor ack pnp/stale/2',
+    });
+    expect(toConsoleJsonObject(event({ kind: 'resolve' }), ctx)).toMatchObject({ level: 'info', msg: 'alert resolved' });
+    expect(toConsoleJsonObject(event({ kind: 'resolve' }), ctx)).not.toHaveProperty('ack');
   });
 });
 

@@ -122,7 +122,8 @@ describe('loadConfig', () => {
     expect(c.logFormat).toBe('text');
     expect(c.metrics).toEqual({ port: undefined, host: undefined });
     expect(c.otel).toEqual({ endpoint: undefined, serviceName: 'ingestion-monitor' });
-    expect(c.alerts.console).toBeUndefined();
+    expect(c.alerts.console).toBe(false);
+    expect(c.alerts.consoleFormat).toBe('text');
     expect(c.alerts.httpTimeoutMs).toBe(ALERT_HTTP_TIMEOUT_MAX_MS);
   });
 });

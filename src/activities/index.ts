@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { MonitorConfig } from '../config';
 import type { Database } from '../db/schema';
+import { createConsoleActivities, type ConsoleSink } from './console';
 import { createEmailActivities } from './email';
 import { createFleetActivities } from './fleet';
 import { createGroupedAlertActivities } from './grouped';
@@ -12,13 +13,19 @@ import { createTemporalActivities } from './temporal';
 import type { MonitorActivities } from './types';
 import { createWebhookActivities } from './webhook';
 
-export function createActivities(config: MonitorConfig, db: Kysely<Database>, client: Client): MonitorActivities {
+export interface ActivityOptions {
+  /** Where the console alert channel prints (ALERT_CONSOLE); default process.stdout. */
+  consoleOut?: ConsoleSink;
+}
+
+export function createActivities(config: MonitorConfig, db: Kysely<Database>, client: Client, options: ActivityOptions = {}): MonitorActivities {
   return {
     ...createPostgresActivities(db),
     ...createSlackActivities(config),
     ...createWebhookActivities(config),
     ...createEmailActivities(config),
-    ...createGroupedAlertActivities(config),
+    ...createConsoleActivities(config, options.consoleOut),
+    ...createGroupedAlertActivities(config, options.consoleOut),
     ...createTemporalActivities(config, client),
     ...createFleetActivities(config, client),
   };

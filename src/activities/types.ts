@@ -1,6 +1,6 @@
 /**
  * What the workflows ask of the outside world. Implementations are grouped by the system they touch
- * (postgres.ts, slack.ts, webhook.ts, email.ts, temporal.ts, fleet.ts); the workflows see only these
+ * (postgres.ts, slack.ts, webhook.ts, email.ts, console.ts, temporal.ts, fleet.ts); the workflows see only these
  * signatures.
  */
 import type { ThresholdOverrides, Thresholds } from '../rules/thresholds';
@@ -111,6 +111,8 @@ export interface AlertActivities {
   sendSlackAlert(event: AlertEvent): Promise<DeliveryOutcome>;
   sendWebhookAlert(event: AlertEvent): Promise<DeliveryOutcome>;
   sendEmailAlert(event: AlertEvent): Promise<DeliveryOutcome>;
+  /** One line on the worker's stdout (ALERT_CONSOLE); never throws. */
+  sendConsoleAlert(event: AlertEvent): Promise<DeliveryOutcome>;
   /** One message per channel naming several retailers firing (or resolving) the same rule. */
   sendGroupedAlert(req: { channel: Channel; events: AlertEvent[] }): Promise<DeliveryOutcome>;
 }

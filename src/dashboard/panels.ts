@@ -132,6 +132,26 @@ const ALERT_KIND_MAPPINGS: ValueMappingDef[] = [
   { value: 'resolve', text: 'resolve', color: 'green' },
 ];
 
+/**
+ * alert_events.delivery (one outcome per channel) as one readable cell: "slack: delivered; email: failed (SMTP
+ * 550 mailbox unavailable)". Channels that are not configured are left out; when none took the alert it reads
+ * "not configured", and a silenced alert reads "silenced". A failure's detail is clipped to keep the table narrow.
+ */
+const DELIVERY_SQL = `CASE WHEN silenced THEN 'silenced' ELSE coalesce((
+    SELECT string_agg(
+      (d->>'channel') || ': ' || (d->>'status')
+        || CASE WHEN d->>'status' = 'delivered' AND jsonb_typeof(d->'attempts') = 'number' AND (d->>'attempts')::numeric > 1 THEN ' after ' || (d->>'attempts') || ' attempts' ELSE '' END
+        || coalesce(' (' || left(d->>'detail', 120) || ')', ''),
+      '; ' ORDER BY n)
+    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(delivery) = 'array' THEN delivery ELSE '[]'::jsonb END) WITH ORDINALITY AS o(d, n)
+    WHERE d->>'status' <> 'not_configured'
+  ), 'not configured') END`;
+
+const DELIVERY_MAPPINGS: ValueMappingDef[] = [
+  { value: 'not configured', text: 'not configured', color: 'orange' },
+  { value: 'silenced', text: 'silenced', color: 'text' },
+];
+
 export const RETAILER_VARIABLE: VariableDef = {
   name: 'retailer',
   label: 'Retailer',
@@ -353,7 +373,7 @@ ORDER BY CASE health WHEN 'unhealthy' THEN 0 WHEN 'stale' THEN 1 WHEN 'silenced'
     key: 'alert-events',
     title: 'Alert events',
     description:
-      'Alerts fired, re-notified and resolved in the time range, newest first (also shown as annotations). Diagnosis: why a stale retailer might be stale (paused schedule, no worker polling, overlap skips …), when known.',
+      'Alerts fired, re-notified and resolved in the time range, newest first (also shown as annotations). Diagnosis: why a stale retailer might be stale (paused schedule, no worker polling, overlap skips …), when known. Delivery: how each configured channel took the alert, with the reason of a failure (HTTP status, SMTP reply, error); "not configured" when no alert channel is set, "silenced" when a silence covered it.',
     kind: 'table',
     format: 'table',
     fields: [
@@ -363,10 +383,10 @@ ORDER BY CASE health WHEN 'unhealthy' THEN 0 WHEN 'stale' THEN 1 WHEN 'silenced'
       { name: 'kind', label: 'Kind', mappings: ALERT_KIND_MAPPINGS },
       { name: 'summary', label: 'Summary' },
       { name: 'diagnosis', label: 'Diagnosis' },
-      { name: 'silenced', label: 'Silenced' },
-      { name: 'delivered', label: 'Delivered' },
+      { name: 'delivery', label: 'Delivery', mappings: DELIVERY_MAPPINGS },
     ],
-    sql: `SELECT occurred_at AS "time", retailer, rule, kind, summary, diagnosis, silenced, delivered
+    sql: `SELECT occurred_at AS "time", retailer, rule, kind, summary, diagnosis,
+  ${DELIVERY_SQL} AS delivery
 FROM alert_events
 WHERE $__timeFilter(occurred_at) AND retailer IN ($retailer)
 ORDER BY occurred_at DESC

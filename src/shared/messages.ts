@@ -85,12 +85,14 @@ export interface OperatorActionInput {
   outcome?: string;
 }
 
-export type Channel = 'slack' | 'webhook' | 'email';
+/** Alert channels, in the order the fleet schedules them. `console`: one line per alert on the worker's stdout. */
+export const ALERT_CHANNELS = ['slack', 'webhook', 'email', 'console'] as const;
+export type Channel = (typeof ALERT_CHANNELS)[number];
 
 export interface DeliveryOutcome {
   channel: Channel;
   /**
-   * not_configured: the channel has no URL/SMTP set; silenced: a silence covered the alert;
+   * not_configured: the channel has no URL/SMTP set (or ALERT_CONSOLE is off); silenced: a silence covered the alert;
    * grouped: sent as part of a grouped follow-up message (`detail` names it).
    */
   status: 'delivered' | 'failed' | 'not_configured' | 'silenced' | 'grouped';

@@ -15,10 +15,12 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   sleep,
+  TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AlertActivities, FleetActivities, PostgresActivities } from '../activities/types';
@@ -61,11 +63,21 @@ const fleetOps = proxyActivities<FleetActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
-const CHANNELS: Array<[Channel, 'sendSlackAlert' | 'sendWebhookAlert' | 'sendEmailAlert']> = [
+type ChannelActivity = 'sendSlackAlert' | 'sendWebhookAlert' | 'sendEmailAlert' | 'sendConsoleAlert';
+
+/** The channels of runs started before the console channel (their histories must replay unchanged). */
+const CHANNELS_V1: Array<[Channel, ChannelActivity]> = [
   ['slack', 'sendSlackAlert'],
   ['webhook', 'sendWebhookAlert'],
   ['email', 'sendEmailAlert'],
 ];
+const CHANNELS_V2: Array<[Channel, ChannelActivity]> = [...CHANNELS_V1, ['console', 'sendConsoleAlert']];
+
+/**
+ * patched(): adds the console channel (one more activity, one more outcome per alert record) and the
+ * fuller failure reason below. Runs that started before it keep the old commands.
+ */
+export const CONSOLE_CHANNEL_PATCH = 'console-channel';
 
 export const FLEET_LIMITS = {
   recentEventIds: 5000,
@@ -78,6 +90,18 @@ export const FLEET_LIMITS = {
 
 function causeOf(err: unknown): string {
   return err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+}
+
+/**
+ * Why a delivery failed, for a person reading alert_events: the channel's own words (HTTP status and body
+ * excerpt, SMTP reply, "Slack unreachable (ECONNREFUSED)"). An alert retried until its schedule-to-close
+ * timeout ends in a TimeoutFailure whose cause is the last attempt's error: that error is the reason.
+ */
+function failureReason(err: unknown): string {
+  if (!(err instanceof ActivityFailure) || !err.cause) return String(err);
+  const cause = err.cause;
+  if (cause instanceof TimeoutFailure) return cause.cause ? `gave up retrying: ${cause.cause.message}` : `timed out (${cause.timeoutType})`;
+  return cause.message;
 }
 
 /** A light shape check of events handed over by retailer monitors (they come from our own workflows). */
@@ -139,6 +163,10 @@ export async function fleetMonitorWorkflow(input: FleetInput = {}): Promise<void
     actions.push({ actionId: `fleet/action/${++actionSeq}`, at: Date.now(), ...a });
   };
   const view = (): FleetResult => ({ message: '', defaults: { ...defaults }, expectedRetailers: [...expected].sort() });
+  // Evaluated once per run, before any delivery: a run either has the console channel throughout or not.
+  const consolePatch = patched(CONSOLE_CHANNEL_PATCH);
+  const CHANNELS = consolePatch ? CHANNELS_V2 : CHANNELS_V1;
+  const reasonOf = consolePatch ? failureReason : causeOf;
 
   // ---- delivery ----------------------------------------------------------------------------------------
 
@@ -165,8 +193,8 @@ export async function fleetMonitorWorkflow(input: FleetInput = {}): Promise<void
         try {
           return await alerts[activity](event);
         } catch (err) {
-          log.error('alert delivery failed', { channel, eventId: event.eventId, cause: causeOf(err) });
-          return { channel, status: 'failed', detail: causeOf(err) };
+          log.error('alert delivery failed', { channel, eventId: event.eventId, cause: reasonOf(err) });
+          return { channel, status: 'failed', detail: reasonOf(err) };
         }
       }),
     );
@@ -179,8 +207,8 @@ export async function fleetMonitorWorkflow(input: FleetInput = {}): Promise<void
           const out = await alerts.sendGroupedAlert({ channel, events });
           return out.status === 'delivered' ? { ...out, detail: `in one message naming ${events.length} retailers` } : out;
         } catch (err) {
-          log.error('grouped alert delivery failed', { channel, events: events.length, cause: causeOf(err) });
-          return { channel, status: 'failed', detail: causeOf(err) };
+          log.error('grouped alert delivery failed', { channel, events: events.length, cause: reasonOf(err) });
+          return { channel, status: 'failed', detail: reasonOf(err) };
         }
       }),
     );
