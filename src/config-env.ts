@@ -95,6 +95,10 @@ export const envSchema = z.object({
   TEMPORAL_UI_URL: httpUrl(),
   DASHBOARD_URL: httpUrl(),
   STATUS_PAGE_PORT: port(0),
+  STATUS_PAGE_ALLOWED_HOSTS: field(
+    'comma-separated host names the status page answers to, each `name` or `name:port` (e.g. status.example.com)',
+    list((s) => /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(s)),
+  ),
   METRICS_PORT: port(0),
   METRICS_HOST: field('a host name or IP address to listen on (e.g. 127.0.0.1)', (v) => (/^[A-Za-z0-9.:-]+$|^\[[0-9a-fA-F:.]+\]$/.test(v) ? v : undefined)),
   OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl('an http:// or https:// URL of an OTLP/HTTP collector (e.g. http://localhost:4318)'),

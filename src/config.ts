@@ -19,6 +19,8 @@ export interface MonitorConfig {
   /** Command prefix printed in alerts so an on-call engineer can paste it. */
   cliCommand: string;
   statusPagePort?: number;
+  /** STATUS_PAGE_ALLOWED_HOSTS: Host names besides loopback the status page answers to (a reverse proxy's). */
+  statusPageAllowedHosts?: string[];
   /** How to re-run a retailer's ingestion (replay) and where to look for its runs (reconciler, diagnosis). */
   ingestion: {
     /** Workflow type of the ingestion runs, e.g. `ingestRetailer`. */
@@ -91,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
     dashboardUrl: e.DASHBOARD_URL,
     cliCommand: optional(env.MONITOR_CLI) ?? 'npx ingestion-monitor',
     statusPagePort: e.STATUS_PAGE_PORT,
+    statusPageAllowedHosts: e.STATUS_PAGE_ALLOWED_HOSTS,
     ingestion: {
       workflowType: optional(env.INGESTION_WORKFLOW_TYPE),
       taskQueue: optional(env.INGESTION_TASK_QUEUE),

@@ -45,6 +45,7 @@ describe('loadConfig', () => {
       ALERT_CONSOLE: 'sometimes',
       LOG_FORMAT: 'xml',
       METRICS_HOST: 'http://0.0.0.0',
+      STATUS_PAGE_ALLOWED_HOSTS: 'status.example.com,https://evil.example',
     });
     const byName = new Map(found.map((p) => [p.slice(0, p.indexOf(':')), p]));
     expect([...byName.keys()].sort()).toEqual(
@@ -52,12 +53,14 @@ describe('loadConfig', () => {
         'STATUS_PAGE_PORT', 'METRICS_PORT', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', 'EMBEDDED_PG_PORT', 'DEMO_EVERY_SECONDS',
         'TEMPORAL_UI_URL', 'DASHBOARD_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'TEMPORAL_ADDRESS', 'ALERT_EMAIL_TO',
         'ALERT_EMAIL_FROM', 'EXPECTED_RETAILERS', 'ALERT_CONSOLE', 'LOG_FORMAT', 'METRICS_HOST',
+        'STATUS_PAGE_ALLOWED_HOSTS',
       ].sort(),
     );
     expect(byName.get('STATUS_PAGE_PORT')).toBe('STATUS_PAGE_PORT: expected a port number 0–65535 (0: any free port), got "80a"');
     expect(byName.get('TEMPORAL_PORT')).toBe('TEMPORAL_PORT: expected a port number 1–65535, got "0"');
     expect(byName.get('LOG_FORMAT')).toBe('LOG_FORMAT: expected text or json, got "xml"');
     expect(byName.get('EXPECTED_RETAILERS')).toContain('retailer slugs');
+    expect(loadConfig({ STATUS_PAGE_ALLOWED_HOSTS: 'status.example.com, proxy:8443' }).statusPageAllowedHosts).toEqual(['status.example.com', 'proxy:8443']);
     expect(byName.get('TEMPORAL_UI_URL')).toContain('an http:// or https:// URL');
   });
 
