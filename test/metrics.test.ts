@@ -13,6 +13,7 @@ import { ALERT_METRIC_NAMES } from '../src/observability/alert-metrics';
 import { startMetricsServer, type MetricsServer } from '../src/observability/metrics-server';
 import { createMonitorMetrics, type MonitorMetrics } from '../src/observability/monitor-metrics';
 import { RETAILER_METRIC_NAMES } from '../src/observability/retailer-metrics';
+import { metricNamesIn, PROM_PANELS } from '../src/dashboard/prometheus-panels';
 import { reserveLoopbackPort, runtimeTelemetryOptions, SDK_METRIC_PREFIX } from '../src/observability/sdk-metrics';
 import { createMonitorWorker, ensureFleet } from '../src/worker';
 import { type CaptureServer, startCaptureServer } from './helpers/capture-server';
@@ -140,8 +141,13 @@ it('exports per-retailer values from Postgres, alert counters by channel and the
   expect([...sdk]).toEqual(
     expect.arrayContaining(['temporal_workflow_task_execution_latency_count', 'temporal_activity_execution_latency_count', 'temporal_worker_task_slots_available', 'temporal_request_total']),
   );
-  const slots = samples.find((x) => x.name === 'temporal_worker_task_slots_available');
-  expect(slots?.labels).toMatchObject({ task_queue: taskQueue });
+  const slots = samples.filter((x) => x.name === 'temporal_worker_task_slots_available');
+  expect(slots.map((x) => x.labels)).toEqual(expect.arrayContaining([expect.objectContaining({ task_queue: taskQueue, worker_type: expect.any(String) })]));
+
+  // Every metric the generated Prometheus dashboard reads is in this real scrape.
+  const scraped = new Set(samples.map((x) => x.name));
+  const read = new Set(PROM_PANELS.flatMap((p) => p.targets.flatMap((t) => metricNamesIn(t.expr))));
+  expect([...read].filter((m) => !scraped.has(m))).toEqual([]);
 });
 
 it('answers 200 with ingestion_monitor_postgres_up 0 and no retailer series when Postgres does not answer', async () => {
