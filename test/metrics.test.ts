@@ -14,6 +14,7 @@ import { startMetricsServer, type MetricsServer } from '../src/observability/met
 import { createMonitorMetrics, type MonitorMetrics } from '../src/observability/monitor-metrics';
 import { RETAILER_METRIC_NAMES } from '../src/observability/retailer-metrics';
 import { metricNamesIn, PROM_PANELS } from '../src/dashboard/prometheus-panels';
+import { ObservabilitySettingsError, parseObservabilitySettings } from '../src/observability/settings';
 import { reserveLoopbackPort, runtimeTelemetryOptions, SDK_METRIC_PREFIX } from '../src/observability/sdk-metrics';
 import { createMonitorWorker, ensureFleet } from '../src/worker';
 import { type CaptureServer, startCaptureServer } from './helpers/capture-server';
@@ -163,4 +164,32 @@ it('answers 200 with ingestion_monitor_postgres_up 0 and no retailer series when
     await s.close();
     await down.destroy();
   }
+});
+
+describe('METRICS_PORT / METRICS_HOST / OTEL_* settings', () => {
+  it('is off when unset, loopback by default, and reads the OTLP endpoint', () => {
+    expect(parseObservabilitySettings({})).toEqual({});
+    expect(parseObservabilitySettings({ METRICS_PORT: '9464' })).toEqual({ metrics: { port: 9464, host: '127.0.0.1' } });
+    expect(parseObservabilitySettings({ METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' }).metrics).toEqual({ port: 9464, host: '0.0.0.0' });
+    expect(parseObservabilitySettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing).toEqual({ tracesUrl: 'http://collector:4318/v1/traces', serviceName: 'ingestion-monitor' });
+    expect(parseObservabilitySettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://otel.example/v1/traces', OTEL_SERVICE_NAME: 'im-eu' }).tracing).toEqual({
+      tracesUrl: 'https://otel.example/v1/traces',
+      serviceName: 'im-eu',
+    });
+  });
+
+  it.each([
+    [{ METRICS_PORT: 'abc' }, /METRICS_PORT must be a TCP port.*"abc"/],
+    [{ METRICS_PORT: '70000' }, /METRICS_PORT must be a TCP port/],
+    [{ METRICS_HOST: '0.0.0.0' }, /METRICS_HOST is set but METRICS_PORT is not/],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, /OTEL_EXPORTER_OTLP_ENDPOINT must be an http/],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317' }, /OTLP\/HTTP/],
+  ])('refuses %j with a clear error', (env, message) => {
+    expect(() => parseObservabilitySettings(env)).toThrow(ObservabilitySettingsError);
+    expect(() => parseObservabilitySettings(env)).toThrow(message);
+  });
+
+  it('never repeats credentials of a bad endpoint', () => {
+    expect(() => parseObservabilitySettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://user:s3cret@collector' })).toThrow(/^(?!.*s3cret)/);
+  });
 });
