@@ -112,8 +112,8 @@ export const PROM_PANELS: PromPanelDef[] = [
   },
   retailerSeries(6, 'Failure streak', 'Consecutive failed runs per retailer (0 after a success).', R.failureStreak, { decimals: 0 }, { x: 0, y: 11 }),
   retailerSeries(7, 'Time since last success', 'Per retailer; absent for a retailer that never succeeded.', R.sinceSuccess, { unit: 's' }, { x: 12, y: 11 }),
-  retailerSeries(8, 'Last SKU count', "The SKU count of each retailer's last report that carried one.", R.skuCount, { decimals: 0 }, { x: 0, y: 19 }),
-  retailerSeries(9, 'Last promo count', "The promo count of each retailer's last report that carried one.", R.promoCount, { decimals: 0 }, { x: 12, y: 19 }),
+  retailerSeries(8, 'Last SKU count', "The SKU count of each retailer's last run (a gap while the last run failed).", R.skuCount, { decimals: 0 }, { x: 0, y: 19 }),
+  retailerSeries(9, 'Last promo count', "The promo count of each retailer's last run (a gap while the last run failed).", R.promoCount, { decimals: 0 }, { x: 12, y: 19 }),
   {
     id: 10,
     title: 'Alerts by channel',

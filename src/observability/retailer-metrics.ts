@@ -122,7 +122,7 @@ export function registerRetailerMetrics(registry: Registry, db: Kysely<Database>
   perRetailer(RETAILER_METRIC_NAMES.failureStreak, 'Consecutive failed runs of the retailer (0 after a success)', (r) => r.consecutive_failures);
   perRetailer(RETAILER_METRIC_NAMES.sinceSuccess, 'Seconds since the retailer last ran successfully (absent if it never did)', (r) => r.since_success);
   perRetailer(RETAILER_METRIC_NAMES.sinceRun, 'Seconds since the retailer last reported a run (absent if it never did)', (r) => r.since_run);
-  perRetailer(RETAILER_METRIC_NAMES.skuCount, 'Last SKU count the retailer reported', (r) => r.last_sku_count);
-  perRetailer(RETAILER_METRIC_NAMES.promoCount, 'Last promo count the retailer reported', (r) => r.last_promo_count);
+  perRetailer(RETAILER_METRIC_NAMES.skuCount, 'SKU count of the retailer\'s last run (absent when that run reported none, e.g. a failure)', (r) => r.last_sku_count);
+  perRetailer(RETAILER_METRIC_NAMES.promoCount, 'Promo count of the retailer\'s last run (absent when that run reported none, e.g. a failure)', (r) => r.last_promo_count);
   perRetailer(RETAILER_METRIC_NAMES.openIncidents, 'Open incidents of the retailer', (r) => r.open_incidents);
 }
