@@ -4,7 +4,7 @@
  * TEMPORAL_API_KEY, TEMPORAL_TLS_* … so the same worker runs against the dev server, a self-hosted cluster
  * or Temporal Cloud.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type ClientInterceptors } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 
@@ -20,10 +20,11 @@ export function resolveConnection(env: NodeJS.ProcessEnv = process.env): Resolve
   return { address, namespace: namespace ?? 'default', options: { ...connectionOptions, address } };
 }
 
-export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promise<Client> {
+/** `interceptors`: e.g. the tracing client interceptors (src/observability/tracing.ts) when tracing is on. */
+export async function connectClient(env: NodeJS.ProcessEnv = process.env, opts: { interceptors?: ClientInterceptors } = {}): Promise<Client> {
   const c = resolveConnection(env);
   const connection = await Connection.connect(c.options);
-  return new Client({ connection, namespace: c.namespace });
+  return new Client({ connection, namespace: c.namespace, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
 }
 
 export async function connectWorker(env: NodeJS.ProcessEnv = process.env): Promise<{ connection: NativeConnection; namespace: string }> {

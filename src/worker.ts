@@ -5,12 +5,13 @@
  * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS …); everything else from src/config.ts.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type NativeConnection } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { createActivities } from './activities';
 import { describeChannels, loadConfig, type MonitorConfig } from './config';
 import { connectClient, connectWorker } from './connection';
 import { createDb } from './db/database';
+import { prepareObservability, type WorkerObservability } from './observability/observability';
 import { ensureReconcilerSchedule } from './reconciler/schedule';
 import { startStatusPage } from './status-page/server';
 import type { Database } from './db/schema';
@@ -24,17 +25,30 @@ export interface MonitorWorkerOptions {
   namespace?: string;
   config: MonitorConfig;
   db: Kysely<Database>;
-  /** For activities that talk to Temporal about ingestion runs (replay, stale diagnosis, reconciler). */
+  /**
+   * For activities that talk to Temporal about ingestion runs (replay, stale diagnosis, reconciler) and
+   * hand alerts to the fleet. With tracing on, give it the tracing client interceptors too, so the hand-over
+   * carries the trace to the fleet workflow.
+   */
   client: Client;
+  /** Alert metrics (an activity interceptor) and tracing (interceptors and a sink); none by default. */
+  observability?: WorkerObservability;
 }
 
-export function createMonitorWorker({ connection, namespace, config, db, client }: MonitorWorkerOptions): Promise<Worker> {
+export function createMonitorWorker({ connection, namespace, config, db, client, observability = {} }: MonitorWorkerOptions): Promise<Worker> {
+  const { alertMetrics, tracing } = observability;
   return Worker.create({
     connection,
     namespace: namespace ?? 'default',
     taskQueue: config.taskQueue,
     workflowsPath: require.resolve('./workflows'),
-    interceptors: { workflowModules: workflowInterceptorModules },
+    interceptors: {
+      // Tracing's workflow module only when tracing is on, so the workflow code is otherwise unchanged.
+      workflowModules: [...workflowInterceptorModules, ...(tracing?.workflowModules ?? [])],
+      // Tracing outermost, so the metrics interceptor runs inside the activity's span.
+      activity: [...(tracing?.activityInterceptors ?? []), ...(alertMetrics ? [alertMetrics.interceptor()] : [])],
+    },
+    ...(tracing ? { sinks: tracing.sinks } : {}),
     activities: createActivities(config, db, client),
   });
 }
@@ -68,12 +82,18 @@ export function expectedFromEnv(env: NodeJS.ProcessEnv = process.env): string[] 
   return v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
 }
 
-/** Run the monitor worker until SIGINT/SIGTERM, with the reconciler schedule and status page if configured. */
-export async function runWorker(config: MonitorConfig = loadConfig()): Promise<void> {
+/**
+ * Run the monitor worker until SIGINT/SIGTERM, with the reconciler schedule and status page if configured,
+ * `/metrics` if METRICS_PORT is set and tracing if OTEL_EXPORTER_OTLP_ENDPOINT is set. Installs the SDK
+ * Runtime (pass `installRuntime: false` if the process already did; the SDK's own metrics are then left out).
+ */
+export async function runWorker(config: MonitorConfig = loadConfig(), opts: { installRuntime?: boolean } = {}): Promise<void> {
+  const obs = await prepareObservability(process.env);
+  if (opts.installRuntime !== false) Runtime.install({ logger: new DefaultLogger('INFO'), telemetryOptions: obs.telemetryOptions() });
   const { connection, namespace } = await connectWorker();
-  const client = await connectClient();
+  const client = await connectClient(process.env, { interceptors: obs.clientInterceptors });
   const db = createDb(config.databaseUrl);
-  const worker = await createMonitorWorker({ connection, namespace, config, db, client });
+  const worker = await createMonitorWorker({ connection, namespace, config, db, client, observability: obs.worker(db) });
   await ensureFleet(client, config, { retailerWorkflowIdPrefix: config.retailerWorkflowIdPrefix });
   const expected = expectedFromEnv();
   if (expected) {
@@ -86,10 +106,14 @@ export async function runWorker(config: MonitorConfig = loadConfig()): Promise<v
   }
   const page = config.statusPagePort === undefined ? undefined : await startStatusPage({ db, port: config.statusPagePort });
   if (page) console.log(`status page: ${page.url}`);
+  const metrics = await obs.serveMetrics(db);
+  if (metrics) console.log(`metrics: ${metrics.url}`);
+  if (obs.settings.tracing) console.log(`tracing: spans to ${obs.settings.tracing.tracesUrl} as service ${obs.settings.tracing.serviceName}`);
   try {
     await worker.run(); // resolves after SIGINT/SIGTERM (the worker installs those handlers)
   } finally {
     await page?.close();
+    await obs.shutdown();
     await db.destroy();
     await client.connection.close();
     await connection.close();

@@ -75,7 +75,7 @@ export class PostgresQueryBuilder implements cog.Builder<cog.Dataquery> {
   }
 }
 
-function thresholds(steps: ThresholdStep[]): dashboard.ThresholdsConfigBuilder {
+export function thresholds(steps: ThresholdStep[]): dashboard.ThresholdsConfigBuilder {
   return new dashboard.ThresholdsConfigBuilder()
     .mode(dashboard.ThresholdsMode.Absolute)
     .steps(steps.map((s) => ({ value: s.value, color: s.color })));
@@ -85,7 +85,7 @@ function thresholdsConfig(steps: ThresholdStep[]): dashboard.ThresholdsConfig {
   return thresholds(steps).build();
 }
 
-function mappings(defs: ValueMappingDef[]): dashboard.ValueMapping[] {
+export function mappings(defs: ValueMappingDef[]): dashboard.ValueMapping[] {
   const options: Record<string, dashboard.ValueMappingResult> = {};
   defs.forEach((m, index) => {
     options[m.value] = { text: m.text, color: m.color, index };
@@ -137,20 +137,28 @@ function withCommon<T extends CommonPanelBuilder<T>>(b: T, p: PanelDef): T {
   return b;
 }
 
-const legend = () =>
+export const legend = () =>
   new common.VizLegendOptionsBuilder()
     .showLegend(true)
     .displayMode(common.LegendDisplayMode.List)
     .placement(common.LegendPlacement.Bottom);
 
+/** The look of a stat panel (big coloured value, no sparkline); the Prometheus dashboard shares it. */
+export const statStyle = (b: stat.PanelBuilder): stat.PanelBuilder =>
+  b
+    .graphMode(common.BigValueGraphMode.None)
+    .colorMode(common.BigValueColorMode.Background)
+    .textMode(common.BigValueTextMode.Value)
+    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('').values(false));
+
+/** The look of a status-history panel; the Prometheus dashboard shares it. */
+export const statusHistoryStyle = (b: statushistory.PanelBuilder): statushistory.PanelBuilder =>
+  b.legend(legend()).showValue(common.VisibilityMode.Never).rowHeight(0.9).colWidth(0.9);
+
 export function panelBuilder(p: PanelDef): cog.Builder<dashboard.Panel> {
   switch (p.kind) {
     case 'stat':
-      return withCommon(new stat.PanelBuilder(), p)
-        .graphMode(common.BigValueGraphMode.None)
-        .colorMode(common.BigValueColorMode.Background)
-        .textMode(common.BigValueTextMode.Value)
-        .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('').values(false));
+      return statStyle(withCommon(new stat.PanelBuilder(), p));
     case 'table': {
       const b = withCommon(new table.PanelBuilder(), p).showHeader(true).cellHeight(common.TableCellHeight.Sm);
       for (const f of p.fields ?? []) b.overrideByName(f.name, fieldOverride(f));
@@ -164,11 +172,7 @@ export function panelBuilder(p: PanelDef): cog.Builder<dashboard.Panel> {
         .showPoints(common.VisibilityMode.Auto)
         .spanNulls(true);
     case 'status-history':
-      return withCommon(new statushistory.PanelBuilder(), p)
-        .legend(legend())
-        .showValue(common.VisibilityMode.Never)
-        .rowHeight(0.9)
-        .colWidth(0.9);
+      return statusHistoryStyle(withCommon(new statushistory.PanelBuilder(), p));
   }
 }
 

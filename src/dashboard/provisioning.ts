@@ -5,6 +5,7 @@
  */
 import { stringify } from 'yaml';
 import { DASHBOARD_UID, DATASOURCE_TYPE, DATASOURCE_UID, dashboardJson } from './grafana';
+import { PROMETHEUS_GRAFANA_FILES, prometheusDashboardJson, prometheusDatasource } from './prometheus-dashboard';
 
 /** The read-only role migration 2026-11-27-002 creates; Grafana connects as it. */
 export const GRAFANA_READER_ROLE = 'grafana_reader';
@@ -82,5 +83,7 @@ export function renderGrafanaFiles(): Record<string, string> {
     [GRAFANA_FILES.datasource]: datasourceYaml(),
     [GRAFANA_FILES.dashboardProvider]: dashboardProviderYaml(),
     [GRAFANA_FILES.dashboard]: dashboardJson(),
+    [PROMETHEUS_GRAFANA_FILES.datasource]: HEADER + stringify(prometheusDatasource()),
+    [PROMETHEUS_GRAFANA_FILES.dashboard]: prometheusDashboardJson(),
   };
 }

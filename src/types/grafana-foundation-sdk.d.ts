@@ -24,3 +24,6 @@ declare module '@grafana/grafana-foundation-sdk/table' {
 declare module '@grafana/grafana-foundation-sdk/timeseries' {
   export * from '@grafana/grafana-foundation-sdk/dist/timeseries';
 }
+declare module '@grafana/grafana-foundation-sdk/prometheus' {
+  export * from '@grafana/grafana-foundation-sdk/dist/prometheus';
+}
