@@ -11,6 +11,8 @@ import { createActivities } from './activities';
 import { describeChannels, loadConfig, type MonitorConfig } from './config';
 import { connectClient, connectWorker } from './connection';
 import { createDb } from './db/database';
+import { createReaderDb } from './db/reader';
+import { redactError } from './shared/redact';
 import { prepareObservability, type WorkerObservability } from './observability/observability';
 import { ensureReconcilerSchedule } from './reconciler/schedule';
 import { startStatusPage } from './status-page/server';
@@ -95,7 +97,7 @@ export async function runWorker(config: MonitorConfig = loadConfig(), opts: { in
   const db = createDb(config.databaseUrl);
   const worker = await createMonitorWorker({ connection, namespace, config, db, client, observability: obs.worker(db) });
   await ensureFleet(client, config, { retailerWorkflowIdPrefix: config.retailerWorkflowIdPrefix });
-  const expected = expectedFromEnv();
+  const expected = config.expectedRetailers;
   if (expected) {
     await client.workflow.getHandle(config.workflowId).executeUpdate('setExpectedRetailers', { args: [{ add: expected, by: 'EXPECTED_RETAILERS' }] });
   }
@@ -104,7 +106,9 @@ export async function runWorker(config: MonitorConfig = loadConfig(), opts: { in
     await ensureReconcilerSchedule(client, { workflowTypes: [config.ingestion.workflowType], taskQueue: config.taskQueue });
     console.log(`reconciler schedule watches ${config.ingestion.workflowType} runs`);
   }
-  const page = config.statusPagePort === undefined ? undefined : await startStatusPage({ db, port: config.statusPagePort });
+  // The status page reads as grafana_reader in read-only transactions, never with the worker's own role.
+  const readerDb = config.statusPagePort === undefined ? undefined : await createReaderDb(config.databaseUrl);
+  const page = readerDb && (await startStatusPage({ db: readerDb, port: config.statusPagePort!, allowedHosts: config.statusPageAllowedHosts }));
   if (page) console.log(`status page: ${page.url}`);
   const metrics = await obs.serveMetrics(db);
   if (metrics) console.log(`metrics: ${metrics.url}`);
@@ -113,6 +117,7 @@ export async function runWorker(config: MonitorConfig = loadConfig(), opts: { in
     await worker.run(); // resolves after SIGINT/SIGTERM (the worker installs those handlers)
   } finally {
     await page?.close();
+    await readerDb?.destroy();
     await obs.shutdown();
     await db.destroy();
     await client.connection.close();
@@ -122,7 +127,7 @@ export async function runWorker(config: MonitorConfig = loadConfig(), opts: { in
 
 if (require.main === module) {
   runWorker().catch((err) => {
-    console.error(err);
+    console.error(redactError(err));
     process.exit(1);
   });
 }
