@@ -59,8 +59,8 @@ describe('configuration', () => {
     expect(loadConfig({ ALERT_CONSOLE: 'true', LOG_FORMAT: 'json' }).alerts).toMatchObject({ console: true, consoleFormat: 'json' });
     expect(loadConfig({ ALERT_CONSOLE: '0' }).alerts.console).toBe(false);
     expect(configuredChannels(loadConfig({ ALERT_CONSOLE: '1' }))).toEqual(['console']);
-    expect(() => loadConfig({ ALERT_CONSOLE: 'yes please' })).toThrow('ALERT_CONSOLE must be one of true, 1, false, 0, got "yes please"');
-    expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrow('LOG_FORMAT must be one of text, json, got "xml"');
+    expect(() => loadConfig({ ALERT_CONSOLE: 'yes please' })).toThrow('ALERT_CONSOLE: expected true or false (also 1/0, yes/no, on/off), got "yes please"');
+    expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrow('LOG_FORMAT: expected text or json, got "xml"');
   });
 });
 

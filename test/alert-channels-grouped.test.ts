@@ -126,7 +126,7 @@ describe('ALERT_HTTP_TIMEOUT_MS', () => {
     expect(loadConfig({}).alerts.httpTimeoutMs).toBe(ALERT_HTTP_TIMEOUT_MAX_MS);
     expect(loadConfig({ ALERT_HTTP_TIMEOUT_MS: '2500' }).alerts.httpTimeoutMs).toBe(2500);
     expect(loadConfig({ ALERT_HTTP_TIMEOUT_MS: '60000' }).alerts.httpTimeoutMs).toBe(10_000);
-    expect(() => loadConfig({ ALERT_HTTP_TIMEOUT_MS: '5s' })).toThrow(/ALERT_HTTP_TIMEOUT_MS must be a positive whole number of milliseconds.*"5s"/);
+    expect(() => loadConfig({ ALERT_HTTP_TIMEOUT_MS: '5s' })).toThrow(/ALERT_HTTP_TIMEOUT_MS: expected a positive whole number of milliseconds.*"5s"/);
     expect(() => loadConfig({ ALERT_HTTP_TIMEOUT_MS: '0' })).toThrow(/ALERT_HTTP_TIMEOUT_MS/);
   });
 });
