@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client as PgClient } from 'pg';
 import { chromium } from 'playwright-core';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../src/config';
 import { createDb, migrateToLatest } from '../src/db/database';
 import { setKnob } from '../src/demo/knobs';
@@ -121,8 +122,12 @@ async function run(): Promise<void> {
     cleanup.push(page.close);
     config.dashboardUrl = page.url;
 
-    const client = temporal.env.client;
-    const worker = await createMonitorWorker({ connection: temporal.env.nativeConnection, namespace: 'default', config, db, client });
+    const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+    cleanup.push(() => nativeConnection.close());
+    const clientConnection = await Connection.connect({ address: temporal.address });
+    cleanup.push(() => clientConnection.close());
+    const client = new Client({ connection: clientConnection });
+    const worker = await createMonitorWorker({ connection: nativeConnection, namespace: 'default', config, db, client });
     const workerDone = worker.run();
     cleanup.push(async () => {
       worker.shutdown();
@@ -140,7 +145,7 @@ async function run(): Promise<void> {
     const openIncidents = () => fleet.query(fleetIncidentsQuery);
     // Live demo: scheduled runs every 5 s.
     const knobs = join(dataDir, 'demo-knobs.json');
-    const demo = await startDemo({ client, connection: temporal.env.nativeConnection, namespace: 'default', knobsFile: knobs, monitor, everySeconds: 5, log });
+    const demo = await startDemo({ client, connection: nativeConnection, namespace: 'default', knobsFile: knobs, monitor, everySeconds: 5, log });
     cleanup.push(demo.stop);
     await until('live runs from every retailer', async () => {
       const all = await views().catch(() => []);

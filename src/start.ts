@@ -7,11 +7,15 @@
  * - Either missing ("local mode"): also the built-in status page and a demo ingestion stack (Schedules and
  *   workers for a handful of retailers, reporting through the interceptor) with knobs to break them.
  * - Both set (real servers): migrations and the monitor worker only.
- * Ctrl-C (SIGINT) or SIGTERM shuts everything down in reverse order.
+ * Stopping (local mode): Ctrl-C, SIGTERM to npm or to the node process, SIGHUP, or npm going away stop
+ * everything in order: demo workers, monitor worker (drains), status page, connections and database pool,
+ * then the Temporal dev server, then Postgres (both run detached, so Ctrl-C reaches only this process).
+ * A second npm start on the same data folder or ports, or a previous run's leftovers, are named (PIDs,
+ * ports, the `kill` that stops them) before anything starts.
  */
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from './config';
 import { createDb, migrateToLatest } from './db/database';
 import { startDemo } from './demo/stack';
@@ -21,7 +25,11 @@ import { ensureReconcilerSchedule } from './reconciler/schedule';
 import { fleetHandle } from './client';
 import { DEFAULTS, SEARCH_ATTRIBUTES, setExpectedRetailersUpdate, setFleetThresholdsUpdate } from './shared/messages';
 import { startEmbeddedPostgres } from './stack/embedded-postgres';
-import { startLocalTemporal } from './stack/temporal-server';
+import { claimDataDir, type PortUse, StackInUseError } from './stack/run-lock';
+import { ExpectedFailureLogger } from './stack/runtime-logger';
+import type { ServerProcess } from './stack/server-process';
+import { watchStopRequests } from './stack/stop-requests';
+import { findTemporalCli, startLocalTemporal, TemporalCliNotFoundError } from './stack/temporal-server';
 import { startStatusPage } from './status-page/server';
 import { createMonitorWorker, ensureFleet, expectedFromEnv, runWorker } from './worker';
 
@@ -30,33 +38,77 @@ const num = (v: string | undefined, fallback: number) => (v && /^\d+$/.test(v) ?
 /** The Web UI list filter for retailers that need a look (the runbook gives the same). */
 const unhealthyFilter = `WorkflowType = '${DEFAULTS.retailerWorkflowType}' AND ExecutionStatus = 'Running' AND ${SEARCH_ATTRIBUTES.health} = 'unhealthy'`;
 
+/** Ports local mode listens on (those of servers it starts), checked before anything starts. */
+function localPorts(env: NodeJS.ProcessEnv): PortUse[] {
+  const ports: PortUse[] = [];
+  if (!env.TEMPORAL_ADDRESS) {
+    ports.push({ port: num(env.TEMPORAL_PORT, 7233), what: 'Temporal dev server', envVar: 'TEMPORAL_PORT' });
+    ports.push({ port: num(env.TEMPORAL_UI_PORT, 8233), what: 'Temporal Web UI', envVar: 'TEMPORAL_UI_PORT' });
+  }
+  if (!env.DATABASE_URL) ports.push({ port: num(env.EMBEDDED_PG_PORT, 5433), what: 'embedded Postgres', envVar: 'EMBEDDED_PG_PORT' });
+  ports.push({ port: num(env.STATUS_PAGE_PORT, 8080), what: 'status page', envVar: 'STATUS_PAGE_PORT' });
+  return ports;
+}
+
+/**
+ * The SDK's Runtime, installed once, here. Its logger keeps warnings and errors (the SDK's per-task INFO
+ * lines would bury the URLs) but prints the demo's expected ingestion failures as one line each. No SDK
+ * signal handling: stopping is ours, so workers drain before the servers they talk to are stopped.
+ */
+function installRuntime(): void {
+  Runtime.install({ logger: new ExpectedFailureLogger([DEMO_WORKFLOW_TYPE]), shutdownSignals: [] });
+}
+
+/** A stop was requested while starting: skip the rest and stop what has started. */
+class StopRequestedError extends Error {
+  override readonly name = 'StopRequestedError';
+}
+
 async function startLocal(): Promise<void> {
-  // The SDK's per-task INFO lines would bury the URLs; warnings and errors still show. No SDK signal
-  // handling: Ctrl-C is ours, so workers drain before the servers they talk to are stopped.
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const stop = watchStopRequests();
+  const checkpoint = () => {
+    if (stop.reason()) throw new StopRequestedError(stop.reason());
+  };
   const env = { ...process.env };
+  // Alerts show in this terminal when no other channel is configured (the console alert channel).
+  env.ALERT_CONSOLE ??= 'true';
+  if (!env.TEMPORAL_ADDRESS && !findTemporalCli(env)) throw new TemporalCliNotFoundError();
   const dataDir = resolve(env.MONITOR_DATA_DIR ?? '.data');
+  // Before anything starts: another npm start on this data folder, a previous one's leftovers, taken ports.
+  const lock = await claimDataDir(dataDir, localPorts(env));
+  installRuntime();
+  // Stopped in reverse order: demo workers, monitor worker, status page, client and worker connections,
+  // database pool, Temporal dev server, embedded Postgres.
   const cleanup: Array<[string, () => Promise<unknown>]> = [];
   const shutdown = async () => {
     for (const [what, fn] of cleanup.reverse()) {
-      await fn().catch((err) => console.error(`shutdown of ${what}:`, err));
+      await fn().catch((err) => console.error(`shutdown of ${what}: ${errorText(err)}`));
       console.log(`  stopped ${what}`);
     }
   };
   try {
-    if (!env.TEMPORAL_ADDRESS) {
-      const t = await startLocalTemporal({ dataDir, port: num(env.TEMPORAL_PORT, 7233), uiPort: num(env.TEMPORAL_UI_PORT, 8233) });
-      cleanup.push(['Temporal dev server', t.stop]);
-      env.TEMPORAL_ADDRESS = t.address;
-      env.TEMPORAL_UI_URL ??= t.uiUrl;
-      console.log(`Temporal dev server: ${t.address} (CLI: ${t.cli})`);
+    // The two servers start side by side; each is recorded in the lock file as soon as it is spawned.
+    const onSpawn = (p: ServerProcess) => lock.recordServer(p.name, p.pid);
+    const temporalPort = num(env.TEMPORAL_PORT, 7233);
+    const pgPort = num(env.EMBEDDED_PG_PORT, 5433);
+    const [t, pg] = await Promise.allSettled([
+      env.TEMPORAL_ADDRESS ? undefined : startLocalTemporal({ dataDir, port: temporalPort, uiPort: num(env.TEMPORAL_UI_PORT, 8233), onSpawn }),
+      env.DATABASE_URL ? undefined : startEmbeddedPostgres({ dataDir, port: pgPort, onSpawn }),
+    ]);
+    if (pg.status === 'fulfilled' && pg.value) {
+      cleanup.push(['embedded Postgres', pg.value.stop]);
+      env.DATABASE_URL = pg.value.url;
+      console.log(`embedded Postgres: 127.0.0.1:${pgPort} (data in ${join(dataDir, 'postgres')}, log ${pg.value.process.logFile})`);
     }
-    if (!env.DATABASE_URL) {
-      const pg = await startEmbeddedPostgres({ dataDir, port: num(env.EMBEDDED_PG_PORT, 5433) });
-      cleanup.push(['embedded Postgres', pg.stop]);
-      env.DATABASE_URL = pg.url;
-      console.log(`embedded Postgres: 127.0.0.1:${num(env.EMBEDDED_PG_PORT, 5433)} (data in ${join(dataDir, 'postgres')})`);
+    if (t.status === 'fulfilled' && t.value) {
+      cleanup.push(['Temporal dev server', t.value.stop]);
+      env.TEMPORAL_ADDRESS = t.value.address;
+      env.TEMPORAL_UI_URL ??= t.value.uiUrl;
+      console.log(`Temporal dev server: ${t.value.address} (CLI: ${t.value.cli}, log ${t.value.process.logFile})`);
     }
+    for (const r of [t, pg]) if (r.status === 'rejected') throw r.reason;
+    checkpoint();
+
     const config = loadConfig({ ...env, INGESTION_WORKFLOW_TYPE: env.INGESTION_WORKFLOW_TYPE ?? DEMO_WORKFLOW_TYPE });
     const db = createDb(config.databaseUrl);
     cleanup.push(['database pool', () => db.destroy()]);
@@ -71,6 +123,7 @@ async function startLocal(): Promise<void> {
     const page = await startStatusPage({ db, port: config.statusPagePort ?? 8080 });
     cleanup.push(['status page', () => page.close()]);
     config.dashboardUrl ??= page.url;
+    checkpoint();
 
     const worker = await createMonitorWorker({ connection, namespace: config.namespace, config, db, client });
     const workerDone = worker.run();
@@ -96,6 +149,7 @@ async function startLocal(): Promise<void> {
     // The demo retailers are expected: their monitors run (and go stale) even before a first report.
     const expected = [...new Set([...Object.keys(DEMO_RETAILERS), ...(expectedFromEnv(env) ?? [])])];
     await fleet.executeUpdate(setExpectedRetailersUpdate, { args: [{ add: expected, by: 'npm start' }] });
+    checkpoint();
     const demo = await startDemo({
       client,
       connection,
@@ -105,6 +159,7 @@ async function startLocal(): Promise<void> {
       everySeconds,
     });
     cleanup.push(['demo workers', () => demo.stop()]);
+    checkpoint();
 
     console.log(
       [
@@ -117,18 +172,25 @@ async function startLocal(): Promise<void> {
         `  demo retailers  : ${demo.retailers.join(', ')} (a run every ${everySeconds} s)`,
         '  break one       : npm run demo -- break spar fail|drop|stop   (fix: npm run demo -- fix spar)',
         `  CLI             : TEMPORAL_ADDRESS=${env.TEMPORAL_ADDRESS} npm run cli -- status`,
-        '  stop            : Ctrl-C',
+        `  stop            : Ctrl-C (or kill ${process.pid})`,
         '',
       ].join('\n'),
     );
 
-    await new Promise<void>((resolve) => {
-      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
-      void workerDone.then(() => resolve(), () => resolve());
-    });
-    console.log('shutting down …');
+    const why = await Promise.race([stop.requested, workerDone.then(() => 'the monitor worker stopped', (err) => `the monitor worker failed: ${errorText(err)}`)]);
+    console.log(`shutting down (${why}) …`);
+  } catch (err) {
+    if (err instanceof StopRequestedError) {
+      console.log(`shutting down (${err.message}) …`);
+    } else {
+      // Said before the "stopped …" lines of what had started.
+      console.error(`npm start: ${errorText(err)}`);
+      process.exitCode = 1;
+    }
   } finally {
     await shutdown();
+    lock.release();
+    stop.done();
   }
   console.log('stopped');
 }
@@ -149,7 +211,13 @@ async function run(): Promise<void> {
   await startLocal();
 }
 
+/** An error as one readable message (the SDK's native errors are not always `instanceof Error`). */
+function errorText(err: unknown): string {
+  const message = (err as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' && message ? message : err === undefined ? 'failed, no reason given' : String(err);
+}
+
 run().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
+  console.error(err instanceof StackInUseError ? err.message : `npm start: ${errorText(err)}`);
   process.exit(1);
 });

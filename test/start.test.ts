@@ -1,16 +1,18 @@
 /**
  * `npm start` as a user runs it: a real process that starts a dev server, an embedded Postgres, the monitor,
  * the status page and the demo; a knob breaks a retailer and the alert's incident appears; Ctrl-C stops it
- * all cleanly; a restart on the same data folder keeps the monitor's state.
+ * all cleanly; a restart on the same data folder keeps the monitor's state. Then `npm start` itself (npm, its
+ * shell, node) stopped each way a user or a process manager stops it, and a second one refused.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { RECONCILER } from '../src/reconciler/types';
 import { SEARCH_ATTRIBUTES } from '../src/shared/messages';
+import { isAlive, portIsFree } from '../src/stack/port-holders';
 import { temporalCliPath } from './helpers/temporal';
 import { until } from './helpers/wait';
 
@@ -151,7 +153,7 @@ it('comes up, reports demo runs, alerts on a broken retailer, and goes down clea
     await stop(s);
   }
   expect(s.proc.exitCode).toBe(0);
-  expect(s.output()).toMatch(/stopped Temporal dev server\nstopped\n/);
+  expect(s.output()).toMatch(/stopped Temporal dev server\n {2}stopped embedded Postgres\nstopped\n/);
   // Ports are free again: nothing was left running.
   await expect(fetch(`http://127.0.0.1:${ports.page}/healthz`)).rejects.toThrow();
 
@@ -166,4 +168,127 @@ it('comes up, reports demo runs, alerts on a broken retailer, and goes down clea
   } finally {
     expect(await stop(s)).toBe(0);
   }
+});
+
+const npmStarts: Started[] = [];
+
+/** `npm start` as a user runs it, in its own process group (as a terminal's foreground job is). */
+function npmStart(): Started {
+  const proc = spawn('npm', ['start'], { cwd: root, env: env(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const started = { proc, output: () => out, exited };
+  npmStarts.push(started);
+  return started;
+}
+
+/** `pid` and every process below it, with their command lines (from /proc). */
+function processTree(pid: number): Map<number, string> {
+  const children = new Map<number, number[]>();
+  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = new Map<number, string>();
+  const visit = (p: number) => {
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ');
+    } catch {
+      // gone meanwhile
+    }
+    tree.set(p, cmd);
+    for (const c of children.get(p) ?? []) visit(c);
+  };
+  visit(pid);
+  return tree;
+}
+
+const STOP_ORDER = [
+  'demo workers',
+  'monitor worker',
+  'status page',
+  'client connection',
+  'worker connection',
+  'database pool',
+  'Temporal dev server',
+  'embedded Postgres',
+];
+
+describe('npm start stops', () => {
+  const nodeOf = (tree: Map<number, string>) => [...tree].find(([, cmd]) => cmd.includes('src/start.ts') && cmd.startsWith('node'))![0];
+
+  async function upAndRunning(): Promise<{ s: Started; tree: Map<number, string> }> {
+    const s = npmStart();
+    await until('the "is up" banner', async () => {
+      if (s.proc.exitCode !== null) throw new Error(`npm start exited early:\n${s.output()}`);
+      return s.output().includes('ingestion monitor is up');
+    }, 150_000);
+    const tree = processTree(s.proc.pid!);
+    const commands = [...tree.values()];
+    // What runs: npm, node, and the two servers (Postgres with its own helper processes).
+    expect(commands.some((c) => c.includes('temporal') && c.includes('start-dev'))).toBe(true);
+    expect(commands.some((c) => c.includes('postgres') && c.includes(`-p ${ports.pg}`))).toBe(true);
+    return { s, tree };
+  }
+
+  /** Everything it ran is gone, its ports are free, and the stop went in order with nothing else said. */
+  async function expectStoppedCleanly(s: Started, tree: Map<number, string>, reason: string): Promise<void> {
+    try {
+      await until('every process of npm start to exit', async () => [...tree.keys()].every((pid) => !isAlive(pid)), 60_000, 250);
+    } finally {
+      for (const pid of tree.keys()) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+    expect(await s.exited).toBe(0);
+    for (const port of Object.values(ports)) expect(await portIsFree(port)).toBe(true);
+    const out = s.output();
+    const stopping = out.slice(out.indexOf(`shutting down (${reason})`));
+    expect(stopping).not.toBe(out); // "shutting down (<reason>)" was printed
+    const stopped = stopping.split('\n').filter((l) => /^\s*stopped/.test(l)).map((l) => l.trim());
+    expect(stopped).toEqual([...STOP_ORDER.map((w) => `stopped ${w}`), 'stopped']);
+    // No error spam: no dial errors from workers whose server went first, no forced exit, no failed step.
+    expect(stopping).not.toMatch(/dial error|rpc errored|forcing exit|shutdown of |\[ERROR\]|\[WARN\]|npm error/i);
+  }
+
+  beforeAll(() => rmSync(join(dataDir, 'demo-knobs.json'), { force: true }));
+  // A failed test leaves nothing running: npm start's group goes (its servers follow it, see server-process.ts).
+  afterEach(() => {
+    for (const s of npmStarts.splice(0)) {
+      if (s.proc.exitCode === null && s.proc.signalCode === null) process.kill(-s.proc.pid!, 'SIGKILL');
+    }
+  });
+
+  it('on Ctrl-C (SIGINT to the process group); a second npm start meanwhile is refused, naming the first', async () => {
+    const { s, tree } = await upAndRunning();
+    const node = nodeOf(tree);
+    const second = npmStart();
+    await until('the second npm start to exit', async () => second.proc.exitCode !== null, 120_000);
+    expect(second.proc.exitCode).not.toBe(0);
+    expect(second.output()).toContain(`npm start pid ${node} (node --import tsx src/start.ts) is running on this data folder (${dataDir})`);
+    expect(second.output()).toContain(`port ${ports.temporal} (Temporal dev server, TEMPORAL_PORT) is in use by pid`);
+    expect(second.output()).toContain(`stop it with: kill ${node}`);
+    expect(second.output()).not.toContain('ingestion monitor is up');
+
+    process.kill(-s.proc.pid!, 'SIGINT');
+    await expectStoppedCleanly(s, tree, 'SIGINT');
+  });
+
+  it('on SIGTERM to the npm process', async () => {
+    const { s, tree } = await upAndRunning();
+    s.proc.kill('SIGTERM');
+    await expectStoppedCleanly(s, tree, 'SIGTERM');
+  });
+
+  it('on SIGTERM to the node process', async () => {
+    const { s, tree } = await upAndRunning();
+    process.kill(nodeOf(tree), 'SIGTERM');
+    await expectStoppedCleanly(s, tree, 'SIGTERM');
+  });
 });
