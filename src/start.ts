@@ -16,8 +16,11 @@
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
-import { loadConfig } from './config';
+import { loadConfig, type LoadedConfig } from './config';
 import { createDb, migrateToLatest } from './db/database';
+import { createReaderDb } from './db/reader';
+import { prepareObservability, type Observability } from './observability/observability';
+import { redact, redactUrl } from './shared/redact';
 import { startDemo } from './demo/stack';
 import { DEMO_RETAILERS } from './demo/retailers';
 import { DEMO_WORKFLOW_TYPE } from './demo/stack';
@@ -31,22 +34,21 @@ import type { ServerProcess } from './stack/server-process';
 import { watchStopRequests } from './stack/stop-requests';
 import { findTemporalCli, startLocalTemporal, TemporalCliNotFoundError } from './stack/temporal-server';
 import { startStatusPage } from './status-page/server';
-import { createMonitorWorker, ensureFleet, expectedFromEnv, runWorker } from './worker';
-
-const num = (v: string | undefined, fallback: number) => (v && /^\d+$/.test(v) ? Number(v) : fallback);
+import { createMonitorWorker, ensureFleet, runWorker } from './worker';
 
 /** The Web UI list filter for retailers that need a look (the runbook gives the same). */
 const unhealthyFilter = `WorkflowType = '${DEFAULTS.retailerWorkflowType}' AND ExecutionStatus = 'Running' AND ${SEARCH_ATTRIBUTES.health} = 'unhealthy'`;
 
 /** Ports local mode listens on (those of servers it starts), checked before anything starts. */
-function localPorts(env: NodeJS.ProcessEnv): PortUse[] {
+function localPorts(env: NodeJS.ProcessEnv, config: LoadedConfig): PortUse[] {
   const ports: PortUse[] = [];
   if (!env.TEMPORAL_ADDRESS) {
-    ports.push({ port: num(env.TEMPORAL_PORT, 7233), what: 'Temporal dev server', envVar: 'TEMPORAL_PORT' });
-    ports.push({ port: num(env.TEMPORAL_UI_PORT, 8233), what: 'Temporal Web UI', envVar: 'TEMPORAL_UI_PORT' });
+    ports.push({ port: config.local.temporalPort, what: 'Temporal dev server', envVar: 'TEMPORAL_PORT' });
+    ports.push({ port: config.local.temporalUiPort, what: 'Temporal Web UI', envVar: 'TEMPORAL_UI_PORT' });
   }
-  if (!env.DATABASE_URL) ports.push({ port: num(env.EMBEDDED_PG_PORT, 5433), what: 'embedded Postgres', envVar: 'EMBEDDED_PG_PORT' });
-  ports.push({ port: num(env.STATUS_PAGE_PORT, 8080), what: 'status page', envVar: 'STATUS_PAGE_PORT' });
+  if (!env.DATABASE_URL) ports.push({ port: config.local.embeddedPgPort, what: 'embedded Postgres', envVar: 'EMBEDDED_PG_PORT' });
+  ports.push({ port: config.statusPagePort ?? 8080, what: 'status page', envVar: 'STATUS_PAGE_PORT' });
+  if (config.metrics.port) ports.push({ port: config.metrics.port, what: 'Prometheus /metrics', envVar: 'METRICS_PORT' });
   return ports;
 }
 
@@ -55,8 +57,8 @@ function localPorts(env: NodeJS.ProcessEnv): PortUse[] {
  * lines would bury the URLs) but prints the demo's expected ingestion failures as one line each. No SDK
  * signal handling: stopping is ours, so workers drain before the servers they talk to are stopped.
  */
-function installRuntime(): void {
-  Runtime.install({ logger: new ExpectedFailureLogger([DEMO_WORKFLOW_TYPE]), shutdownSignals: [] });
+function installRuntime(obs: Observability): void {
+  Runtime.install({ logger: new ExpectedFailureLogger([DEMO_WORKFLOW_TYPE]), shutdownSignals: [], telemetryOptions: obs.telemetryOptions() });
 }
 
 /** A stop was requested while starting: skip the rest and stop what has started. */
@@ -72,11 +74,15 @@ async function startLocal(): Promise<void> {
   const env = { ...process.env };
   // Alerts show in this terminal when no other channel is configured (the console alert channel).
   env.ALERT_CONSOLE ??= 'true';
+  // Every variable checked before anything starts (ConfigError lists each problem).
+  const checked = loadConfig(env);
   if (!env.TEMPORAL_ADDRESS && !findTemporalCli(env)) throw new TemporalCliNotFoundError();
   const dataDir = resolve(env.MONITOR_DATA_DIR ?? '.data');
   // Before anything starts: another npm start on this data folder, a previous one's leftovers, taken ports.
-  const lock = await claimDataDir(dataDir, localPorts(env));
-  installRuntime();
+  const lock = await claimDataDir(dataDir, localPorts(env, checked));
+  // Metrics (METRICS_PORT) and tracing (OTEL_EXPORTER_OTLP_ENDPOINT) must be known before the Runtime.
+  const obs = await prepareObservability(env);
+  installRuntime(obs);
   // Stopped in reverse order: demo workers, monitor worker, status page, client and worker connections,
   // database pool, Temporal dev server, embedded Postgres.
   const cleanup: Array<[string, () => Promise<unknown>]> = [];
@@ -89,10 +95,10 @@ async function startLocal(): Promise<void> {
   try {
     // The two servers start side by side; each is recorded in the lock file as soon as it is spawned.
     const onSpawn = (p: ServerProcess) => lock.recordServer(p.name, p.pid);
-    const temporalPort = num(env.TEMPORAL_PORT, 7233);
-    const pgPort = num(env.EMBEDDED_PG_PORT, 5433);
+    const temporalPort = checked.local.temporalPort;
+    const pgPort = checked.local.embeddedPgPort;
     const [t, pg] = await Promise.allSettled([
-      env.TEMPORAL_ADDRESS ? undefined : startLocalTemporal({ dataDir, port: temporalPort, uiPort: num(env.TEMPORAL_UI_PORT, 8233), onSpawn }),
+      env.TEMPORAL_ADDRESS ? undefined : startLocalTemporal({ dataDir, port: temporalPort, uiPort: checked.local.temporalUiPort, onSpawn }),
       env.DATABASE_URL ? undefined : startEmbeddedPostgres({ dataDir, port: pgPort, onSpawn }),
     ]);
     if (pg.status === 'fulfilled' && pg.value) {
@@ -118,14 +124,20 @@ async function startLocal(): Promise<void> {
     cleanup.push(['worker connection', () => connection.close()]);
     const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
     cleanup.push(['client connection', () => clientConnection.close()]);
-    const client = new Client({ connection: clientConnection, namespace: config.namespace });
+    const client = new Client({ connection: clientConnection, namespace: config.namespace, interceptors: obs.clientInterceptors });
 
-    const page = await startStatusPage({ db, port: config.statusPagePort ?? 8080 });
+    // The status page reads as grafana_reader in read-only transactions (migration 005), not as the worker.
+    const readerDb = await createReaderDb(config.databaseUrl);
+    cleanup.push(['status page database pool', () => readerDb.destroy()]);
+    const page = await startStatusPage({ db: readerDb, port: config.statusPagePort ?? 8080, allowedHosts: config.statusPageAllowedHosts });
     cleanup.push(['status page', () => page.close()]);
+    // Closed after the worker has drained (cleanup runs in reverse): /metrics, then the last spans flushed.
+    cleanup.push(['metrics and tracing', () => obs.shutdown()]);
+    const metrics = await obs.serveMetrics(db);
     config.dashboardUrl ??= page.url;
     checkpoint();
 
-    const worker = await createMonitorWorker({ connection, namespace: config.namespace, config, db, client });
+    const worker = await createMonitorWorker({ connection, namespace: config.namespace, config, db, client, observability: obs.worker(db) });
     const workerDone = worker.run();
     cleanup.push([
       'monitor worker',
@@ -144,10 +156,10 @@ async function startLocal(): Promise<void> {
     const fleet = fleetHandle(client, config);
     // Demo thresholds: runs every minute, so "stale" after 3 minutes rather than 4 hours (fleet defaults,
     // pushed to every retailer monitor).
-    const everySeconds = num(env.DEMO_EVERY_SECONDS, 60);
+    const everySeconds = config.local.demoEverySeconds;
     await fleet.executeUpdate(setFleetThresholdsUpdate, { args: [{ thresholds: { staleAfterMs: Math.max(3 * everySeconds * 1000, 60_000) } }] });
     // The demo retailers are expected: their monitors run (and go stale) even before a first report.
-    const expected = [...new Set([...Object.keys(DEMO_RETAILERS), ...(expectedFromEnv(env) ?? [])])];
+    const expected = [...new Set([...Object.keys(DEMO_RETAILERS), ...(config.expectedRetailers ?? [])])];
     await fleet.executeUpdate(setExpectedRetailersUpdate, { args: [{ add: expected, by: 'npm start' }] });
     checkpoint();
     const demo = await startDemo({
@@ -168,7 +180,9 @@ async function startLocal(): Promise<void> {
         `  Temporal Web UI : ${config.temporalUiUrl}/namespaces/${config.namespace}/workflows/${config.workflowId}`,
         `  unhealthy       : ${config.temporalUiUrl}/namespaces/${config.namespace}/workflows?query=${encodeURIComponent(unhealthyFilter)}`,
         `  status page     : ${page.url}`,
-        `  Postgres        : ${config.databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
+        `  Postgres        : ${redactUrl(config.databaseUrl)}`,
+        ...(metrics ? [`  metrics         : ${metrics.url}`] : []),
+        ...(obs.settings.tracing ? [`  tracing         : spans to ${obs.settings.tracing.tracesUrl}`] : []),
         `  demo retailers  : ${demo.retailers.join(', ')} (a run every ${everySeconds} s)`,
         '  break one       : npm run demo -- break spar fail|drop|stop   (fix: npm run demo -- fix spar)',
         `  CLI             : TEMPORAL_ADDRESS=${env.TEMPORAL_ADDRESS} npm run cli -- status`,
@@ -184,7 +198,7 @@ async function startLocal(): Promise<void> {
       console.log(`shutting down (${err.message}) …`);
     } else {
       // Said before the "stopped …" lines of what had started.
-      console.error(`npm start: ${errorText(err)}`);
+      console.error(`npm start: ${redact(errorText(err))}`);
       process.exitCode = 1;
     }
   } finally {
@@ -218,6 +232,6 @@ function errorText(err: unknown): string {
 }
 
 run().catch((err) => {
-  console.error(err instanceof StackInUseError ? err.message : `npm start: ${errorText(err)}`);
+  console.error(err instanceof StackInUseError ? err.message : `npm start: ${redact(errorText(err))}`);
   process.exit(1);
 });

@@ -78,11 +78,6 @@ export async function ensureFleet(client: Client, config: Pick<MonitorConfig, 'w
   });
 }
 
-/** Expected retailers from EXPECTED_RETAILERS (comma-separated slugs), if set. */
-export function expectedFromEnv(env: NodeJS.ProcessEnv = process.env): string[] | undefined {
-  const v = env.EXPECTED_RETAILERS?.trim();
-  return v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-}
 
 /**
  * Run the monitor worker until SIGINT/SIGTERM, with the reconciler schedule and status page if configured,

@@ -214,7 +214,9 @@ function processTree(pid: number): Map<number, string> {
 const STOP_ORDER = [
   'demo workers',
   'monitor worker',
+  'metrics and tracing',
   'status page',
+  'status page database pool',
   'client connection',
   'worker connection',
   'database pool',
