@@ -51,7 +51,7 @@ describe('format and arguments (pure)', () => {
       truncated: false,
     };
     const plain = renderStatus(status, 1000, false);
-    expect(plain).toContain('3 accepted · 1 rejected · 0 duplicates · 2 out of order');
+    expect(plain).toContain('3 accepted · 1 rejected · 2 out of order · 0 repeats ignored (already recorded)');
     expect(plain).toContain('last rejection (just now, spar): run report: status: bad');
     expect(plain).toContain('expected but no monitor running: ghost');
     expect(plain).toContain('stuck: monitor did not answer (no answer within 5 s)');
@@ -228,7 +228,7 @@ describe('ingestion-monitor CLI against the live monitor', () => {
     const table = await cli(['status']);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/checkers.*unhealthy.*failure · 10 min ago.*never.*2.*consecutive_failures/);
-    expect(table.stdout).toContain('2 accepted · 0 rejected · 1 duplicates · 0 out of order');
+    expect(table.stdout).toContain('2 accepted · 0 rejected · 0 out of order · 1 repeats ignored (already recorded)');
     expect(table.stdout).not.toContain('\x1b['); // stdout is a pipe, not a terminal: no colour codes
   });
 

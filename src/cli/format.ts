@@ -116,7 +116,9 @@ export function renderStatus(s: FleetStatus, now: number, colour: boolean): stri
     lines.push(t.toString());
   }
   const c = s.counters;
-  lines.push(`reports: ${c.accepted} accepted · ${c.rejected} rejected · ${c.duplicates} duplicates · ${c.outOfOrder} out of order`);
+  // Repeats are normal (the reconciler re-sends every failed run it finds; the monitor keeps the first by
+  // runId), so they are not put beside the rejections as if something were wrong.
+  lines.push(`reports: ${c.accepted} accepted · ${c.rejected} rejected · ${c.outOfOrder} out of order · ${c.duplicates} repeats ignored (already recorded)`);
   const last = s.recentRejections[s.recentRejections.length - 1];
   if (last) lines.push(paint(`last rejection (${age(last.at, now)}${last.retailer ? `, ${last.retailer}` : ''}): ${last.reason}`, 'yellow', colour));
   if (s.notRunning.length) lines.push(paint(`expected but no monitor running: ${s.notRunning.join(', ')}`, 'yellow', colour));
