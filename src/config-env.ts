@@ -102,7 +102,8 @@ export const envSchema = z.object({
   METRICS_PORT: port(0),
   METRICS_HOST: field('a host name or IP address to listen on (e.g. 127.0.0.1)', (v) => (/^[A-Za-z0-9.:-]+$|^\[[0-9a-fA-F:.]+\]$/.test(v) ? v : undefined)),
   OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl('an http:// or https:// URL of an OTLP/HTTP collector (e.g. http://localhost:4318)'),
-  OTEL_SERVICE_NAME: field('a service name', (v) => v),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl('the full http:// or https:// URL of an OTLP/HTTP traces endpoint (e.g. http://localhost:4318/v1/traces)'),
+  OTEL_SERVICE_NAME: field('a service name of at most 200 characters', (v) => (v.length <= 200 ? v : undefined)),
   TEMPORAL_PORT: port(1),
   TEMPORAL_UI_PORT: port(1),
   EMBEDDED_PG_PORT: port(1),
@@ -143,6 +144,9 @@ export function checkEnv(env: NodeJS.ProcessEnv): CheckedEnv {
       });
   if (input.has('SMTP_URL') !== input.has('ALERT_EMAIL_TO')) {
     problems.push(input.has('SMTP_URL') ? 'ALERT_EMAIL_TO: expected the recipients, because SMTP_URL is set (email alerts need both)' : 'SMTP_URL: expected the SMTP server, because ALERT_EMAIL_TO is set (email alerts need both)');
+  }
+  if (input.has('METRICS_HOST') && !input.has('METRICS_PORT')) {
+    problems.push('METRICS_HOST: expected METRICS_PORT too (METRICS_HOST only says where /metrics listens)');
   }
   if (problems.length) throw new ConfigError(problems);
   return result.data!;

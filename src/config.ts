@@ -47,7 +47,7 @@ export interface MonitorConfig {
   /** METRICS_PORT / METRICS_HOST: Prometheus /metrics; off without a port. */
   metrics?: { port?: number; host?: string };
   /** OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_SERVICE_NAME: tracing; off without an endpoint. */
-  otel?: { endpoint?: string; serviceName: string };
+  otel?: { endpoint?: string; tracesEndpoint?: string; serviceName: string };
   /** TEMPORAL_PORT, TEMPORAL_UI_PORT, EMBEDDED_PG_PORT, DEMO_EVERY_SECONDS (npm start's local stack). */
   local?: LocalStackSettings;
 }
@@ -113,7 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
     expectedRetailers: e.EXPECTED_RETAILERS,
     logFormat: e.LOG_FORMAT ?? 'text',
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST },
-    otel: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME ?? 'ingestion-monitor' },
+    otel: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, tracesEndpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME ?? 'ingestion-monitor' },
     local: {
       temporalPort: e.TEMPORAL_PORT ?? 7233,
       temporalUiPort: e.TEMPORAL_UI_PORT ?? 8233,

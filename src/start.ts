@@ -81,7 +81,7 @@ async function startLocal(): Promise<void> {
   // Before anything starts: another npm start on this data folder, a previous one's leftovers, taken ports.
   const lock = await claimDataDir(dataDir, localPorts(env, checked));
   // Metrics (METRICS_PORT) and tracing (OTEL_EXPORTER_OTLP_ENDPOINT) must be known before the Runtime.
-  const obs = await prepareObservability(env);
+  const obs = await prepareObservability(checked);
   installRuntime(obs);
   // Stopped in reverse order: demo workers, monitor worker, status page, client and worker connections,
   // database pool, Temporal dev server, embedded Postgres.

@@ -85,7 +85,7 @@ export async function ensureFleet(client: Client, config: Pick<MonitorConfig, 'w
  * Runtime (pass `installRuntime: false` if the process already did; the SDK's own metrics are then left out).
  */
 export async function runWorker(config: MonitorConfig = loadConfig(), opts: { installRuntime?: boolean } = {}): Promise<void> {
-  const obs = await prepareObservability(process.env);
+  const obs = await prepareObservability(config);
   if (opts.installRuntime !== false) Runtime.install({ logger: new DefaultLogger('INFO'), telemetryOptions: obs.telemetryOptions() });
   const { connection, namespace } = await connectWorker();
   const client = await connectClient(process.env, { interceptors: obs.clientInterceptors });

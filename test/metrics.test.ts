@@ -14,7 +14,11 @@ import { startMetricsServer, type MetricsServer } from '../src/observability/met
 import { createMonitorMetrics, type MonitorMetrics } from '../src/observability/monitor-metrics';
 import { RETAILER_METRIC_NAMES } from '../src/observability/retailer-metrics';
 import { metricNamesIn, PROM_PANELS } from '../src/dashboard/prometheus-panels';
-import { ObservabilitySettingsError, parseObservabilitySettings } from '../src/observability/settings';
+import { ConfigError, loadConfig } from '../src/config';
+import { observabilitySettings } from '../src/observability/settings';
+
+/** The settings from an environment, checked the way every process checks it at start. */
+const parseObservabilitySettings = (env: NodeJS.ProcessEnv) => observabilitySettings(loadConfig(env));
 import { reserveLoopbackPort, runtimeTelemetryOptions, SDK_METRIC_PREFIX } from '../src/observability/sdk-metrics';
 import { createMonitorWorker, ensureFleet } from '../src/worker';
 import { type CaptureServer, startCaptureServer } from './helpers/capture-server';
@@ -179,13 +183,13 @@ describe('METRICS_PORT / METRICS_HOST / OTEL_* settings', () => {
   });
 
   it.each([
-    [{ METRICS_PORT: 'abc' }, /METRICS_PORT must be a TCP port.*"abc"/],
-    [{ METRICS_PORT: '70000' }, /METRICS_PORT must be a TCP port/],
-    [{ METRICS_HOST: '0.0.0.0' }, /METRICS_HOST is set but METRICS_PORT is not/],
-    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, /OTEL_EXPORTER_OTLP_ENDPOINT must be an http/],
+    [{ METRICS_PORT: 'abc' }, /METRICS_PORT: expected a port number.*"abc"/],
+    [{ METRICS_PORT: '70000' }, /METRICS_PORT: expected a port number/],
+    [{ METRICS_HOST: '0.0.0.0' }, /METRICS_HOST: expected METRICS_PORT too/],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, /OTEL_EXPORTER_OTLP_ENDPOINT: expected an http/],
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317' }, /OTLP\/HTTP/],
   ])('refuses %j with a clear error', (env, message) => {
-    expect(() => parseObservabilitySettings(env)).toThrow(ObservabilitySettingsError);
+    expect(() => parseObservabilitySettings(env)).toThrow(ConfigError);
     expect(() => parseObservabilitySettings(env)).toThrow(message);
   });
 

@@ -2,7 +2,7 @@
  * Everything the worker process needs for metrics and tracing, from the environment, in the order the
  * SDK requires:
  *
- *   const obs = await prepareObservability(process.env);                    // before Runtime.install
+ *   const obs = await prepareObservability(config);                         // before Runtime.install
  *   Runtime.install({ ..., telemetryOptions: obs.telemetryOptions(base) });  // the one install
  *   new Client({ connection, namespace, interceptors: obs.clientInterceptors });
  *   createMonitorWorker({ ..., observability: obs.worker(db) });
@@ -18,7 +18,8 @@ import type { AlertMetrics } from './alert-metrics';
 import { startMetricsServer, type MetricsServer } from './metrics-server';
 import { createMonitorMetrics, type MonitorMetrics } from './monitor-metrics';
 import { reserveLoopbackPort, runtimeTelemetryOptions } from './sdk-metrics';
-import { parseObservabilitySettings, type ObservabilitySettings } from './settings';
+import type { MonitorConfig } from '../config';
+import { observabilitySettings, type ObservabilitySettings } from './settings';
 import { tracingFromSettings, type Tracing } from './tracing';
 
 /** What createMonitorWorker takes: both optional; without them the worker is exactly as before. */
@@ -45,12 +46,11 @@ export interface Observability {
 }
 
 /**
- * Parse METRICS_PORT / METRICS_HOST / OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_SERVICE_NAME, reserve a loopback
- * port for the SDK's metrics exporter, set up tracing. Call before Runtime.install.
- * @throws ObservabilitySettingsError for a bad value.
+ * From the checked config (METRICS_PORT / METRICS_HOST / OTEL_*): reserve a loopback port for the SDK's
+ * metrics exporter and set up tracing. Call before Runtime.install.
  */
-export async function prepareObservability(env: NodeJS.ProcessEnv = process.env): Promise<Observability> {
-  const settings = parseObservabilitySettings(env);
+export async function prepareObservability(config: Pick<MonitorConfig, 'metrics' | 'otel'>): Promise<Observability> {
+  const settings = observabilitySettings(config);
   const sdkMetricsPort = settings.metrics ? await reserveLoopbackPort() : undefined;
   const tracing = tracingFromSettings(settings.tracing);
   let metrics: MonitorMetrics | undefined;
