@@ -171,7 +171,7 @@ async function run(): Promise<void> {
     });
     cleanup.push(() => browser.close());
     const tab = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    await tab.goto(page.url);
+    await tab.goto(`${page.url}?from=now-30m`); // the scenario lasts minutes: the 30-minute range shows it
     await tab.waitForSelector('body[data-loaded]', { timeout: 30_000 });
     await new Promise((r) => setTimeout(r, 6_000)); // one auto-refresh, so the table shows the latest rows
     await tab.screenshot({ path: join(QA, 'status-page-incidents.png'), fullPage: true });
@@ -210,7 +210,7 @@ async function run(): Promise<void> {
     for (const r of ['woolworths', 'pick-n-pay', 'spar']) setKnob(knobs, r, 'ok');
     await until('every incident resolved', async () => (await openIncidents()).length === 0, 180_000, 500);
     await slack.waitFor((r) => r.filter((m) => m.body?.text?.includes('RESOLVED')).length >= 3, 60_000);
-    await tab.goto(page.url);
+    await tab.goto(`${page.url}?from=now-30m`); // the scenario lasts minutes: the 30-minute range shows it
     await tab.waitForSelector('body[data-loaded]', { timeout: 30_000 });
     await new Promise((r) => setTimeout(r, 6_000));
     await tab.screenshot({ path: join(QA, 'status-page.png'), fullPage: true });
