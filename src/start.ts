@@ -74,6 +74,8 @@ async function startLocal(): Promise<void> {
   const env = { ...process.env };
   // Alerts show in this terminal when no other channel is configured (the console alert channel).
   env.ALERT_CONSOLE ??= 'true';
+  // Commands in alerts as this checkout runs them (the published form is `npx ingestion-monitor`).
+  env.MONITOR_CLI ??= 'npm run cli --';
   // Every variable checked before anything starts (ConfigError lists each problem).
   const checked = loadConfig(env);
   if (!env.TEMPORAL_ADDRESS && !findTemporalCli(env)) throw new TemporalCliNotFoundError();
