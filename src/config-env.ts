@@ -119,6 +119,7 @@ export const envSchema = z.object({
   ),
   ALERT_CONSOLE: bool(),
   LOG_FORMAT: field(LOG_FORMATS.join(' or '), (v) => LOG_FORMATS.find((f) => f === v.toLowerCase())),
+  RUN_RETENTION_DAYS: field('a whole number of days, 1–3650 (unset: keep every run)', inRange(1, 3650)),
   EXPECTED_RETAILERS: field('comma-separated retailer slugs (lower-case letters, digits, - and _; e.g. pnp,spar)', list((s) => slugSchema.safeParse(s).success)),
 });
 

@@ -42,6 +42,8 @@ export interface MonitorConfig {
   };
   /** EXPECTED_RETAILERS: slugs watched before their first report. */
   expectedRetailers?: string[];
+  /** RUN_RETENTION_DAYS: prune runs (and closed incidents' alert events) older than this; unset keeps all. */
+  runRetentionDays?: number;
   /** LOG_FORMAT: one readable line per event (text, the default) or one JSON object per line. */
   logFormat?: LogFormat;
   /** METRICS_PORT / METRICS_HOST: Prometheus /metrics; off without a port. */
@@ -111,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
       consoleFormat: e.LOG_FORMAT ?? 'text',
     },
     expectedRetailers: e.EXPECTED_RETAILERS,
+    runRetentionDays: e.RUN_RETENTION_DAYS,
     logFormat: e.LOG_FORMAT ?? 'text',
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST },
     otel: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, tracesEndpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME ?? 'ingestion-monitor' },

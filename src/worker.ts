@@ -15,6 +15,7 @@ import { createReaderDb } from './db/reader';
 import { redactError } from './shared/redact';
 import { prepareObservability, type WorkerObservability } from './observability/observability';
 import { ensureReconcilerSchedule } from './reconciler/schedule';
+import { syncRetentionSchedule } from './retention/schedule';
 import { startStatusPage } from './status-page/server';
 import type { Database } from './db/schema';
 import { DEFAULTS, type FleetInput } from './shared/messages';
@@ -101,6 +102,9 @@ export async function runWorker(config: MonitorConfig = loadConfig(), opts: { in
     await ensureReconcilerSchedule(client, { workflowTypes: [config.ingestion.workflowType], taskQueue: config.taskQueue });
     console.log(`reconciler schedule watches ${config.ingestion.workflowType} runs`);
   }
+  const retention = await syncRetentionSchedule(client, { retentionDays: config.runRetentionDays, taskQueue: config.taskQueue });
+  if (retention === 'ensured') console.log(`retention schedule prunes runs older than ${config.runRetentionDays} days, hourly`);
+  if (retention === 'removed') console.log('retention schedule removed (RUN_RETENTION_DAYS is unset: runs are kept)');
   // The status page reads as grafana_reader in read-only transactions, never with the worker's own role.
   const readerDb = config.statusPagePort === undefined ? undefined : await createReaderDb(config.databaseUrl);
   const page = readerDb && (await startStatusPage({ db: readerDb, port: config.statusPagePort!, allowedHosts: config.statusPageAllowedHosts }));

@@ -6,9 +6,11 @@ import type { Database } from '../db/schema';
 import { createConsoleActivities, type ConsoleSink } from './console';
 import { createEmailActivities } from './email';
 import { createFleetActivities } from './fleet';
+import { createRetentionActivities } from '../retention/prune';
 import { createGroupedAlertActivities } from './grouped';
 import { createPostgresActivities } from './postgres';
 import { createSlackActivities } from './slack';
+import { currentContext } from './http';
 import { createTemporalActivities } from './temporal';
 import type { MonitorActivities } from './types';
 import { createWebhookActivities } from './webhook';
@@ -28,5 +30,6 @@ export function createActivities(config: MonitorConfig, db: Kysely<Database>, cl
     ...createGroupedAlertActivities(config, options.consoleOut),
     ...createTemporalActivities(config, client),
     ...createFleetActivities(config, client),
+    ...createRetentionActivities(db, (progress) => currentContext()?.heartbeat(progress)),
   };
 }

@@ -7,6 +7,7 @@ import type { ThresholdOverrides, Thresholds } from '../rules/thresholds';
 import type { RetailerRestore } from '../rules/retailer-monitor';
 import type { AlertEvent, RetailerStatus, RunSummary, Silence } from '../rules/types';
 import type { AlertRecord, Channel, DeliveryOutcome, OperatorActionInput } from '../shared/messages';
+import type { RetentionActivities } from '../retention/types';
 
 export type { AlertRecord, Channel, DeliveryOutcome };
 export type OperatorAction = OperatorActionInput;
@@ -117,4 +118,4 @@ export interface AlertActivities {
   sendGroupedAlert(req: { channel: Channel; events: AlertEvent[] }): Promise<DeliveryOutcome>;
 }
 
-export type MonitorActivities = PostgresActivities & AlertActivities & TemporalActivities & FleetActivities;
+export type MonitorActivities = PostgresActivities & AlertActivities & TemporalActivities & FleetActivities & RetentionActivities;

@@ -3,8 +3,9 @@
  * Idempotent: creates the Schedule, or updates spec/action/policy of the existing one (keeping its paused
  * state), so a worker can call it on every start.
  */
-import { type Client, ScheduleAlreadyRunning, type ScheduleHandle, ScheduleOverlapPolicy } from '@temporalio/client';
+import { type Client, type ScheduleHandle, ScheduleOverlapPolicy } from '@temporalio/client';
 import { parseDuration } from '../shared/duration';
+import { createOrUpdateSchedule } from '../shared/ensure-schedule';
 import { RECONCILER, type ReconcilerInput } from './types';
 
 export interface ReconcilerScheduleOptions {
@@ -39,12 +40,5 @@ export async function ensureReconcilerSchedule(client: Client, opts: ReconcilerS
   };
   // SKIP: passes never run concurrently; a skipped pass is caught up by the next one's watermark.
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: everyMs };
-  try {
-    return await client.schedule.create({ scheduleId, spec, action, policies });
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-  }
-  const handle = client.schedule.getHandle(scheduleId);
-  await handle.update((previous) => ({ ...previous, spec, action, policies }));
-  return handle;
+  return await createOrUpdateSchedule(client, { scheduleId, spec, action, policies });
 }
