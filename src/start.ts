@@ -25,6 +25,7 @@ import { startDemo } from './demo/stack';
 import { DEMO_RETAILERS } from './demo/retailers';
 import { DEMO_WORKFLOW_TYPE } from './demo/stack';
 import { ensureReconcilerSchedule } from './reconciler/schedule';
+import { syncRetentionSchedule } from './retention/schedule';
 import { fleetHandle } from './client';
 import { DEFAULTS, SEARCH_ATTRIBUTES, setExpectedRetailersUpdate, setFleetThresholdsUpdate } from './shared/messages';
 import { startEmbeddedPostgres } from './stack/embedded-postgres';
@@ -152,6 +153,8 @@ async function startLocal(): Promise<void> {
     // Runs that time out or are terminated (e.g. a stopped demo worker) never report: the reconciler,
     // on its own Temporal Schedule, finds them and reports them as failures.
     await ensureReconcilerSchedule(client, { workflowTypes: [DEMO_WORKFLOW_TYPE], taskQueue: config.taskQueue, every: '1m' });
+    // RUN_RETENTION_DAYS: an hourly Schedule prunes old runs (removed again when the variable is unset).
+    await syncRetentionSchedule(client, { retentionDays: config.runRetentionDays, taskQueue: config.taskQueue });
 
     // The fleet workflow, as the worker starts it on boot (use-existing; a v0.1 single monitor is replaced).
     await ensureFleet(client, config);
