@@ -263,6 +263,25 @@ describe('status page URL parameters, time axis and colours (Chromium)', () => {
     expect((await axisOf(two, 'sku-trend')).colors).toEqual({ spar: colors.spar, woolworths: colors.woolworths });
   });
 
+  it('draws a retailer whose slug is an Object.prototype name (constructor) like any other', async () => {
+    const at = new Date(Date.now() - 5 * 60_000).toISOString();
+    await tdb.db
+      .insertInto('ingestion_runs')
+      .values({
+        run_id: 'constructor-poison-0', retailer: 'constructor', schedule: null, status: 'success', started_at: at, finished_at: at,
+        duration_ms: 1000, sku_count: 4321, promo_count: 12, last_scrape_at: at, error: null, workflow_id: 'scrape-constructor',
+        workflow_run_id: 'wf-constructor-poison-0', out_of_order: false, sku_drop: false, received_at: at,
+      })
+      .execute();
+    try {
+      const tab = await open('?from=now-1h&retailer=constructor&retailer=spar');
+      expect(await tab.getAttribute('body', 'data-error')).toBeNull();
+      for (const key of ['sku-trend', 'duration-trend']) expect(Object.keys((await axisOf(tab, key)).colors).sort()).toEqual(['constructor', 'spar']);
+    } finally {
+      await tdb.db.deleteFrom('ingestion_runs').where('run_id', '=', 'constructor-poison-0').execute();
+    }
+  });
+
   it('says "waiting for first run" for a retailer that never ran, and shows why others are red', async () => {
     const tab = await open('?from=now-24h');
     const health = tab.locator(`#panel-retailer-status tr[data-retailer="${WAITING_RETAILER}"] td[data-field="health"]`);

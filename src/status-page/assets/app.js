@@ -151,18 +151,16 @@
   /** Grafana's long format (time, metric, value) to one line per metric. */
   function seriesOf(p) {
     var valueName = p.fields[0].name;
-    var byMetric = {};
-    var order = [];
+    // A Map, not an object: a retailer may be called `constructor` (a valid slug, and a property every
+    // plain object already has), which would otherwise break every chart on the page.
+    var byMetric = new Map();
     p.rows.forEach(function (r) {
       var m = String(r.metric);
-      if (!byMetric[m]) {
-        byMetric[m] = [];
-        order.push(m);
-      }
-      byMetric[m].push({ x: r.time, y: r[valueName] });
+      if (!byMetric.has(m)) byMetric.set(m, []);
+      byMetric.get(m).push({ x: r.time, y: r[valueName] });
     });
-    return order.map(function (m) {
-      return { metric: m, points: byMetric[m] };
+    return Array.from(byMetric, function (entry) {
+      return { metric: entry[0], points: entry[1] };
     });
   }
 
