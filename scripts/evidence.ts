@@ -57,7 +57,7 @@ async function seedHistory(db: ReturnType<typeof createDb>): Promise<void> {
   const now = Date.now();
   const rows = [];
   for (let h = 24; h >= 1; h--) {
-    for (const [retailer, base] of Object.entries(DEMO_RETAILERS)) {
+    for (const [retailer, base] of DEMO_RETAILERS) {
       const finished = now - h * HOUR + 50 * 60_000; // the newest ends ten minutes ago
       const failed = retailer === 'pick-n-pay' && (h === 17 || h === 9);
       const wobble = 1 + Math.sin(h / 3 + retailer.length) * 0.02;
@@ -137,7 +137,7 @@ async function run(): Promise<void> {
 
     log('seeding a day of history (4 retailers × 24 runs); the retailer monitors rebuild from it when they start');
     await seedHistory(db);
-    const retailers = Object.keys(DEMO_RETAILERS);
+    const retailers = [...DEMO_RETAILERS.keys()];
     await ensureFleet(client, config);
     const fleet = fleetHandle(client, config);
     await fleet.executeUpdate(setExpectedRetailersUpdate, { args: [{ add: retailers, by: 'evidence' }] });

@@ -164,7 +164,7 @@ async function startLocal(): Promise<void> {
     const everySeconds = config.local.demoEverySeconds;
     await fleet.executeUpdate(setFleetThresholdsUpdate, { args: [{ thresholds: { staleAfterMs: Math.max(3 * everySeconds * 1000, 60_000) } }] });
     // The demo retailers are expected: their monitors run (and go stale) even before a first report.
-    const expected = [...new Set([...Object.keys(DEMO_RETAILERS), ...(config.expectedRetailers ?? [])])];
+    const expected = [...new Set([...DEMO_RETAILERS.keys(), ...(config.expectedRetailers ?? [])])];
     await fleet.executeUpdate(setExpectedRetailersUpdate, { args: [{ add: expected, by: 'npm start' }] });
     checkpoint();
     const demo = await startDemo({

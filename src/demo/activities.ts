@@ -6,8 +6,8 @@ import { DEMO_RETAILERS } from './retailers';
 export function createDemoActivities(knobsFile: string) {
   return {
     async scrapeRetailer(retailer: string): Promise<{ retailer: string; skuCount: number; promoCount: number }> {
-      const base = DEMO_RETAILERS[retailer] ?? { skus: 1000, promos: 50 };
-      const mode = readKnobs(knobsFile)[retailer] ?? 'ok';
+      const base = DEMO_RETAILERS.get(retailer) ?? { skus: 1000, promos: 50 };
+      const mode = readKnobs(knobsFile).get(retailer) ?? 'ok';
       await new Promise((r) => setTimeout(r, 200 + Math.random() * 800));
       if (mode === 'fail') {
         throw ApplicationFailure.nonRetryable(`demo: ${retailer} answered HTTP 503 (knob "fail")`, 'ScrapeFailed');

@@ -3,20 +3,20 @@
  * `npm run demo -- knobs`. Works on the data folder `npm start` uses (MONITOR_DATA_DIR, default .data).
  */
 import { join, resolve } from 'node:path';
-import { MODES, type Mode, readKnobs, setKnob } from './knobs';
+import { knobsJson, MODES, type Mode, readKnobs, setKnob } from './knobs';
 import { DEMO_RETAILERS } from './retailers';
 
 const usage = `usage: npm run demo -- break <retailer> <fail|drop|stop> | fix <retailer> | knobs
-retailers: ${Object.keys(DEMO_RETAILERS).join(', ')}`;
+retailers: ${[...DEMO_RETAILERS.keys()].join(', ')}`;
 
 function run(argv: string[]): number {
   const file = join(resolve(process.env.MONITOR_DATA_DIR ?? '.data'), 'demo-knobs.json');
   const [cmd, retailer, mode] = argv;
   if (cmd === 'knobs') {
-    console.log(JSON.stringify(readKnobs(file), null, 2));
+    console.log(knobsJson(readKnobs(file)));
     return 0;
   }
-  if ((cmd !== 'break' && cmd !== 'fix') || !retailer || !(retailer in DEMO_RETAILERS)) {
+  if ((cmd !== 'break' && cmd !== 'fix') || !retailer || !DEMO_RETAILERS.has(retailer)) {
     console.error(usage);
     return 2;
   }

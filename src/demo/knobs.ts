@@ -7,22 +7,26 @@ import { dirname } from 'node:path';
 
 export const MODES = ['ok', 'fail', 'drop', 'stop'] as const;
 export type Mode = (typeof MODES)[number];
-export type Knobs = Record<string, Mode>;
+/** Retailer → mode; a Map, because the names come from the user's command line. */
+export type Knobs = Map<string, Mode>;
 
 export function readKnobs(file: string): Knobs {
-  if (!existsSync(file)) return {};
+  if (!existsSync(file)) return new Map();
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Knobs;
+    return new Map(Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, Mode>));
   } catch {
-    return {}; // a half-written file reads as "all ok" rather than crashing the demo
+    return new Map(); // a half-written file reads as "all ok" rather than crashing the demo
   }
 }
 
+/** The knobs as the JSON object the file holds. */
+export const knobsJson = (knobs: Knobs): string => JSON.stringify(Object.fromEntries(knobs), null, 2);
+
 export function setKnob(file: string, retailer: string, mode: Mode): Knobs {
-  const knobs = { ...readKnobs(file), [retailer]: mode };
+  const knobs = readKnobs(file).set(retailer, mode);
   mkdirSync(dirname(file), { recursive: true });
   // Write-then-rename so a reader never sees half a file.
-  writeFileSync(`${file}.tmp`, JSON.stringify(knobs, null, 2));
+  writeFileSync(`${file}.tmp`, knobsJson(knobs));
   renameSync(`${file}.tmp`, file);
   return knobs;
 }

@@ -57,7 +57,7 @@ async function ensureSchedule(client: Client, retailer: string, everySeconds: nu
 
 export async function startDemo(opts: DemoOptions): Promise<Demo> {
   const log = opts.log ?? ((l: string) => console.log(l));
-  const retailers = Object.keys(DEMO_RETAILERS);
+  const retailers = [...DEMO_RETAILERS.keys()];
   // One bundle for every retailer's worker; the reporting interceptor is compiled in.
   const workflowBundle: WorkflowBundleWithSourceMap = await bundleWorkflowCode({
     workflowsPath: require.resolve('./workflows'),
@@ -95,7 +95,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     applying = applying.then(async () => {
       const knobs = readKnobs(opts.knobsFile);
       for (const r of retailers) {
-        const wantRunning = knobs[r] !== 'stop';
+        const wantRunning = knobs.get(r) !== 'stop';
         if (wantRunning && !running.has(r)) {
           await startWorker(r);
           log(`demo: ${r} worker started`);
