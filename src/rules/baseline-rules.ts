@@ -21,14 +21,19 @@ export function robustFigures(check: RobustCheck, direction: -1 | 1, s: Baseline
 }
 
 /** "2,487 SKUs vs typical 4,950 (median of 5 Tuesdays), −50%, 6.1 MADs". */
-export function robustText(check: RobustCheck, unit: (n: number) => string, direction: -1 | 1): string {
+export function robustText(check: RobustCheck, unit: Unit, direction: -1 | 1): string {
   const mads = round1(check.score * direction);
-  return `${unit(check.value)} vs typical ${unit(check.baseline.median)} (${describeBaseline(check.baseline)}), ${signedPct(check.deviationPct)}, ${mads} MADs`;
+  return `${unit.value(check.value)} vs typical ${unit.typical(check.baseline.median)} (${describeBaseline(check.baseline)}), ${signedPct(check.deviationPct)}, ${mads} MADs`;
 }
 
-export const skuUnit = (n: number) => `${grouped(n)} SKUs`;
-const promoUnit = (n: number) => `${grouped(n)} promos`;
-const durationUnit = (ms: number) => humanDuration(ms);
+interface Unit {
+  value: (n: number) => string;
+  typical: (n: number) => string;
+}
+const count = (noun: string): Unit => ({ value: (n) => `${grouped(n)} ${noun}`, typical: grouped });
+export const skuUnit = count('SKUs');
+const promoUnit = count('promos');
+const durationUnit: Unit = { value: humanDuration, typical: humanDuration };
 
 /** A run's duration, when it has a real one (a hand-sent report often has startedAt = finishedAt). */
 export function runDurationMs(run: RunSummary): number | undefined {

@@ -50,6 +50,13 @@ export interface BaselineSample {
   durationMs?: number;
   /** Metrics of this run kept out of every baseline, and why. */
   excluded?: Partial<Record<BaselineMetric, ExclusionReason>>;
+  /**
+   * Metrics excluded for 'incident' that were judged while their weekday had no seasonal baseline yet (only
+   * the trailing fallback): kept out of the fallback, but they count for their own weekday, so a weekly
+   * pattern (weekend dips, long Monday runs) that fires in the first weeks is still learned. The median
+   * shrugs off the odd real outlier among them.
+   */
+  learn?: BaselineMetric[];
 }
 
 export interface Baseline {
@@ -124,8 +131,9 @@ function distinctDays(ats: number[]): number {
   return days;
 }
 
-const usable = (s: BaselineSample, metric: BaselineMetric): s is BaselineSample & Record<BaselineMetric, number> =>
-  s[metric] !== undefined && !s.excluded?.[metric];
+const usable = (s: BaselineSample, metric: BaselineMetric): boolean => s[metric] !== undefined && !s.excluded?.[metric];
+const usableForWeekday = (s: BaselineSample, metric: BaselineMetric): boolean =>
+  usable(s, metric) || (s[metric] !== undefined && s.excluded?.[metric] === 'incident' && !!s.learn?.includes(metric));
 
 /**
  * The baseline a value measured at `at` (weekday `wd` in the retailer's timezone) is judged against,
@@ -133,12 +141,12 @@ const usable = (s: BaselineSample, metric: BaselineMetric): s is BaselineSample 
  */
 export function baselineAt(samples: readonly BaselineSample[], metric: BaselineMetric, at: number, wd: number): Baseline | undefined {
   const from = at - BASELINE_LIMITS.maxAgeMs;
-  const pool = samples.filter((s) => s.at <= at && s.at > from && usable(s, metric));
-  const same = pool.filter((s) => s.wd === wd);
+  const recent = samples.filter((s) => s.at <= at && s.at > from);
+  const same = recent.filter((s) => s.wd === wd && usableForWeekday(s, metric));
   if (same.length >= BASELINE_LIMITS.minSameWeekday) {
     return { ...robustStats(same.map((s) => s[metric]!)), n: same.length, kind: 'weekday', weekday: WEEKDAYS[wd], days: distinctDays(same.map((s) => s.at)) };
   }
-  const trailing = pool.slice(-BASELINE_LIMITS.trailingRuns);
+  const trailing = recent.filter((s) => usable(s, metric)).slice(-BASELINE_LIMITS.trailingRuns);
   if (trailing.length < BASELINE_LIMITS.minTrailing) return undefined;
   return { ...robustStats(trailing.map((s) => s[metric]!)), n: trailing.length, kind: 'trailing' };
 }
@@ -190,8 +198,12 @@ export function excludeSample(samples: BaselineSample[], runId: string, reason: 
   const s = samples.find((x) => x.runId === runId);
   if (!s) return false;
   s.excluded ??= {};
-  // The first reason stays: an incident's point acknowledged later is still "incident".
-  for (const m of metrics) s.excluded[m] ??= reason;
+  for (const m of metrics) {
+    // An incident's point acknowledged (or found in maintenance) later is out of every baseline, its weekday's too.
+    if (s.excluded[m] === 'incident' && reason !== 'incident') s.learn = s.learn?.filter((x) => x !== m);
+    s.excluded[m] = s.excluded[m] === undefined || reason !== 'incident' ? reason : s.excluded[m];
+  }
+  if (s.learn?.length === 0) delete s.learn;
   return true;
 }
 

@@ -87,11 +87,12 @@ export function freshRetailer(retailer: string, firstSeenAt: number): RetailerSt
 /** Baseline samples from the runs a snapshot or restore remembers (snapshots from before the baselines). */
 function seedSamples(runs: readonly RunSummary[], timeZone: string): BaselineSample[] {
   let samples: BaselineSample[] = [];
-  for (const run of runs) if (run.status === 'success' && !run.outOfOrder) samples = recordSample(samples, sampleOf(run, timeZone));
+  for (const run of runs) if (run.status === 'success' && !run.outOfOrder) samples = recordSample(samples, sampleOf(samples, run, timeZone));
   return samples;
 }
 
-function sampleOf(run: RunSummary, timeZone: string, maintenance = false): BaselineSample {
+/** The sample of a run just judged (`samples`: those it was judged against). */
+function sampleOf(samples: readonly BaselineSample[], run: RunSummary, timeZone: string, maintenance = false): BaselineSample {
   const sample: BaselineSample = { runId: run.runId, at: run.finishedAt, wd: weekdayIn(run.finishedAt, timeZone) };
   if (run.skuCount !== undefined) sample.sku = run.skuCount;
   if (run.promoCount !== undefined) sample.promo = run.promoCount;
@@ -103,6 +104,8 @@ function sampleOf(run: RunSummary, timeZone: string, maintenance = false): Basel
   if (run.promoDrop) excluded.promo ??= 'incident';
   if (run.longRun) excluded.durationMs ??= 'incident';
   if (Object.keys(excluded).length) sample.excluded = excluded;
+  const learn = BASELINE_METRICS.filter((m) => excluded[m] === 'incident' && baselineAt(samples, m, sample.at, sample.wd)?.kind !== 'weekday');
+  if (learn.length) sample.learn = learn;
   return sample;
 }
 
@@ -335,7 +338,7 @@ export class RetailerMonitor {
       if (this.incident('stale')) alerts.push(this.close('stale', now, `${r.retailer}: fresh data again — run ${run.runId} succeeded`, run));
       alerts.push(...this.evaluateSku(run, t, now));
       if (!this.legacy) alerts.push(...this.evaluateBaselineRules(run, now));
-      r.baselineSamples = recordSample(this.samples, sampleOf(run, this.baseline.timezone, opts.inMaintenance));
+      r.baselineSamples = recordSample(this.samples, sampleOf(this.samples, run, this.baseline.timezone, opts.inMaintenance));
     }
     pushBounded(r.recentRuns, forRecent(run), KEEP.recentRuns);
     return { outcome: 'accepted', run, alerts };
