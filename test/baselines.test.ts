@@ -3,6 +3,8 @@
  * run_duration, the SKU rule's robust figures, skuRule and warm-up), driven through the pure RetailerMonitor.
  */
 import fc from 'fast-check';
+import { thresholdsArgs } from '../src/cli/args';
+import { formatThresholds } from '../src/cli/format';
 import { warmUpSku } from '../src/rules/baseline-rules';
 import { BASELINE_DEFAULTS } from '../src/rules/baseline-settings';
 import {
@@ -299,5 +301,15 @@ describe('rules against the robust baselines', () => {
     expect(thresholdsSchema.partial().safeParse({ timezone: 'Africa/Johannesburg', skuRule: 'drop-pct-and-robust', promoDrop: true }).success).toBe(true);
     expect(thresholdsSchema.partial().safeParse({ skuRule: 'robust' }).success).toBe(false);
     expect(BASELINE_DEFAULTS).toMatchObject({ timezone: 'UTC', skuRule: 'drop-pct', promoDrop: false, runDuration: true });
+  });
+
+  it('CLI: thresholds options for the baseline rules, refused with the flag named', () => {
+    expect(thresholdsArgs({ retailer: 'spar', timezone: 'Africa/Johannesburg', skuRule: 'drop-pct-and-robust', promoDrop: 'on', runDuration: 'off', durationMinRise: '10m', robustMads: '4' })).toEqual({
+      retailer: 'spar',
+      thresholds: { timezone: 'Africa/Johannesburg', skuRule: 'drop-pct-and-robust', promoDrop: true, runDuration: false, durationMinRiseMs: 10 * MIN, robustMads: 4 },
+    });
+    expect(() => thresholdsArgs({ timezone: 'Mars/Olympus' })).toThrow(/--timezone: timezone must be an IANA timezone/);
+    expect(() => thresholdsArgs({ promoDrop: 'maybe' })).toThrow(/--promo-drop: "maybe" is not on or off/);
+    expect(formatThresholds(monitor().thresholds)).toContain('SKU rule drop-pct · promo_drop off · run_duration on (+100%, +5m, 3 MADs) · timezone UTC');
   });
 });
