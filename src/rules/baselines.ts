@@ -159,11 +159,12 @@ export function robustCheck(samples: readonly BaselineSample[], metric: Baseline
   return { value, baseline, score, deviationPct };
 }
 
-/** "median of 5 Tuesdays", "median of 40 runs on 5 Tuesdays", "median of the last 7 runs". */
+/** "median of 5 Tuesdays", "median of 40 runs on 5 Tuesdays", "median of 4 Friday runs", "median of the last 7 runs". */
 export function describeBaseline(b: Baseline): string {
   if (b.kind === 'trailing') return `median of the last ${b.n} runs`;
   const days = b.days ?? b.n;
-  return days === b.n ? `median of ${b.n} ${b.weekday}s` : `median of ${b.n} runs on ${days} ${b.weekday}s`;
+  if (days === b.n) return `median of ${b.n} ${b.weekday}s`;
+  return days === 1 ? `median of ${b.n} ${b.weekday} runs` : `median of ${b.n} runs on ${days} ${b.weekday}s`;
 }
 
 /** 4950 → "4,950"; keeps one decimal when there is one. */
