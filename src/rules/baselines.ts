@@ -69,6 +69,12 @@ export interface Baseline {
   /** For 'weekday': the weekday's name ("Tuesday") and on how many distinct days the samples were taken. */
   weekday?: string;
   days?: number;
+  /**
+   * With a 'trailing' baseline: the 1–2 same-weekday samples seen so far (median, the trailing MAD). A value
+   * is judged against whichever of the two it is closer to, so a weekly pattern seen once already (last
+   * Saturday's dip) does not fire again while the seasonal baseline is still being learned.
+   */
+  provisional?: Baseline;
 }
 
 export interface RobustCheck {
@@ -148,12 +154,20 @@ export function baselineAt(samples: readonly BaselineSample[], metric: BaselineM
   }
   const trailing = recent.filter((s) => usable(s, metric)).slice(-BASELINE_LIMITS.trailingRuns);
   if (trailing.length < BASELINE_LIMITS.minTrailing) return undefined;
-  return { ...robustStats(trailing.map((s) => s[metric]!)), n: trailing.length, kind: 'trailing' };
+  const b: Baseline = { ...robustStats(trailing.map((s) => s[metric]!)), n: trailing.length, kind: 'trailing' };
+  if (same.length > 0) {
+    const m = median(same.map((s) => s[metric]!));
+    const mad = Math.max(b.mad, Math.abs(m) * BASELINE_LIMITS.madFloorFraction, 1);
+    b.provisional = { median: m, mad, n: same.length, kind: 'weekday', weekday: WEEKDAYS[wd], days: distinctDays(same.map((s) => s.at)) };
+  }
+  return b;
 }
 
 export function robustCheck(samples: readonly BaselineSample[], metric: BaselineMetric, value: number, at: number, wd: number): RobustCheck | undefined {
-  const baseline = baselineAt(samples, metric, at, wd);
-  if (!baseline) return undefined;
+  const found = baselineAt(samples, metric, at, wd);
+  if (!found) return undefined;
+  const score1 = (b: Baseline) => Math.abs(value - b.median) / b.mad;
+  const baseline = found.provisional && score1(found.provisional) < score1(found) ? found.provisional : found;
   const score = (value - baseline.median) / baseline.mad;
   const deviationPct = baseline.median === 0 ? 0 : ((value - baseline.median) / baseline.median) * 100;
   return { value, baseline, score, deviationPct };
@@ -163,6 +177,7 @@ export function robustCheck(samples: readonly BaselineSample[], metric: Baseline
 export function describeBaseline(b: Baseline): string {
   if (b.kind === 'trailing') return `median of the last ${b.n} runs`;
   const days = b.days ?? b.n;
+  if (b.n < BASELINE_LIMITS.minSameWeekday) return days === 1 && b.n === 1 ? `last ${b.weekday}'s run` : `median of ${b.n} ${b.weekday} runs so far`;
   if (days === b.n) return `median of ${b.n} ${b.weekday}s`;
   return days === 1 ? `median of ${b.n} ${b.weekday} runs` : `median of ${b.n} runs on ${days} ${b.weekday}s`;
 }
