@@ -52,6 +52,8 @@ export const RULE_LABELS: Record<RuleId, string> = {
   consecutive_failures: 'Consecutive ingestion failures',
   stale: 'Stale data',
   sku_drop: 'SKU count drop',
+  promo_drop: 'Promo count drop',
+  run_duration: 'Run duration far above usual',
 };
 
 export const KIND_PREFIX: Record<AlertEvent['kind'], string> = {
@@ -91,7 +93,7 @@ export function alertFigures(event: AlertEvent): Figure[] {
     out.push({ label: 'Since last success', value: `${humanDuration(f.hoursSinceSuccess * HOUR_MS)}${threshold}` });
   }
   if (f.lastSuccessAt !== undefined) out.push({ label: 'Last success', value: iso(f.lastSuccessAt) });
-  else if (event.rule !== 'sku_drop') out.push({ label: 'Last success', value: 'never' });
+  else if (event.rule === 'consecutive_failures' || event.rule === 'stale') out.push({ label: 'Last success', value: 'never' });
   if (f.skuCount !== undefined) {
     const avg = f.trailingAverage !== undefined ? ` vs trailing average ${f.trailingAverage}` : '';
     out.push({ label: 'SKU count', value: `${f.skuCount}${avg}` });
@@ -100,12 +102,29 @@ export function alertFigures(event: AlertEvent): Figure[] {
     const threshold = f.skuDropPct !== undefined ? ` (threshold ${f.skuDropPct}%)` : '';
     out.push({ label: 'Drop', value: `${f.dropPct}%${threshold}` });
   }
+  out.push(...robustFigureRows(f));
   if (f.lastError) out.push({ label: 'Last error', value: clip(f.lastError, 500) });
   out.push({ label: 'Opened', value: iso(event.openedAt) });
   if (event.kind !== 'fire') out.push({ label: event.kind === 'resolve' ? 'Resolved' : 'Reminder at', value: iso(event.at) });
   if (event.schedule) out.push({ label: 'Schedule', value: event.schedule });
   if (event.runId) out.push({ label: 'Run', value: event.runId });
   out.push({ label: 'Incident', value: event.incidentId });
+  return out;
+}
+
+/** The robust-baseline figures (promo count, duration, typical value, MADs), when the alert has them. */
+function robustFigureRows(f: AlertFigures): Figure[] {
+  const out: Figure[] = [];
+  if (f.promoCount !== undefined) out.push({ label: 'Promo count', value: String(f.promoCount) });
+  if (f.durationMs !== undefined) out.push({ label: 'Run duration', value: humanDuration(f.durationMs) });
+  if (f.typical !== undefined) {
+    const typical = f.durationMs !== undefined ? humanDuration(f.typical) : String(f.typical);
+    out.push({ label: 'Typical', value: `${typical}${f.typicalBasis ? ` (${f.typicalBasis})` : ''}` });
+  }
+  if (f.mads !== undefined) {
+    const pct = f.deviationPct !== undefined ? `${f.deviationPct > 0 ? '+' : ''}${f.deviationPct}%, ` : '';
+    out.push({ label: 'Robust score', value: `${pct}${f.mads} MADs${f.madThreshold !== undefined ? ` (threshold ${f.madThreshold})` : ''}` });
+  }
   return out;
 }
 
@@ -141,6 +160,16 @@ const STEPS: Record<RuleId, string[]> = {
     'Check for a site layout change that makes selectors miss products.',
     'Check for a partial scrape (pagination stopped early, timeouts, category pages failing).',
     'After fixing the scraper, replay the retailer; acknowledge if the drop is genuine.',
+  ],
+  promo_drop: [
+    'Compare the promo count with the retailer site: did a promotion cycle end, or did the promo pages stop scraping?',
+    'Check the promo / specials pages and their selectors (a layout change often hits promos first).',
+    'After fixing the scraper, replay the retailer; acknowledge to keep this run out of the baseline.',
+  ],
+  run_duration: [
+    'Open the run in the Temporal Web UI and see which activity took the time (retries, backoff, slow pages).',
+    'Look for throttling or blocking by the retailer (HTTP 429/403, captchas) and for a slow proxy.',
+    'If runs overlap or pile up, check the Schedule overlap policy; acknowledge once explained.',
   ],
 };
 

@@ -24,6 +24,8 @@ const RULE_PHRASE: Record<RuleId, { open: string; resolved: string }> = {
   consecutive_failures: { open: 'failing repeatedly', resolved: 'recovered from repeated failures' },
   stale: { open: 'stale', resolved: 'no longer stale' },
   sku_drop: { open: 'with a SKU count drop', resolved: 'back to normal SKU counts' },
+  promo_drop: { open: 'with a promo count drop', resolved: 'back to normal promo counts' },
+  run_duration: { open: 'with runs far longer than usual', resolved: 'back to usual run durations' },
 };
 
 /** Summaries quoted per retailer are cut to this many characters (one line each). */

@@ -27,6 +27,14 @@ const FLAG: Record<string, string> = {
   'thresholds.skuWindow': '--sku-window',
   'thresholds.skuMinSamples': '--sku-min-samples',
   'thresholds.renotifyEveryMs': '--renotify-every',
+  'thresholds.timezone': '--timezone',
+  'thresholds.skuRule': '--sku-rule',
+  'thresholds.robustMads': '--robust-mads',
+  'thresholds.promoDrop': '--promo-drop',
+  'thresholds.promoDropPct': '--promo-drop-pct',
+  'thresholds.runDuration': '--run-duration',
+  'thresholds.durationRisePct': '--duration-rise-pct',
+  'thresholds.durationMinRiseMs': '--duration-min-rise',
 };
 
 /**
@@ -96,10 +104,37 @@ export interface ThresholdOptions {
   skuWindow?: string;
   skuMinSamples?: string;
   renotifyEvery?: string;
+  timezone?: string;
+  skuRule?: string;
+  robustMads?: string;
+  promoDrop?: string;
+  promoDropPct?: string;
+  runDuration?: string;
+  durationRisePct?: string;
+  durationMinRise?: string;
+}
+
+/** `on` / `off` (also true/false, yes/no) for a rule switch. */
+export function onOffOption(flag: string, text: string): boolean {
+  if (/^(on|true|yes)$/i.test(text.trim())) return true;
+  if (/^(off|false|no)$/i.test(text.trim())) return false;
+  throw usageError(`${flag}: "${text}" is not on or off`);
+}
+
+/** The baseline rules' options (src/rules/baseline-settings.ts) into `t`. */
+function baselineThresholds(o: ThresholdOptions, t: Record<string, number | string | boolean>): void {
+  if (o.timezone !== undefined) t.timezone = o.timezone;
+  if (o.skuRule !== undefined) t.skuRule = o.skuRule;
+  if (o.robustMads !== undefined) t.robustMads = numberOption('--robust-mads', o.robustMads);
+  if (o.promoDrop !== undefined) t.promoDrop = onOffOption('--promo-drop', o.promoDrop);
+  if (o.promoDropPct !== undefined) t.promoDropPct = numberOption('--promo-drop-pct', o.promoDropPct.replace(/%$/, ''));
+  if (o.runDuration !== undefined) t.runDuration = onOffOption('--run-duration', o.runDuration);
+  if (o.durationRisePct !== undefined) t.durationRisePct = numberOption('--duration-rise-pct', o.durationRisePct.replace(/%$/, ''));
+  if (o.durationMinRise !== undefined) t.durationMinRiseMs = /^0$/.test(o.durationMinRise.trim()) ? 0 : durationOption('--duration-min-rise', o.durationMinRise);
 }
 
 export function thresholdsArgs(o: ThresholdOptions): SetThresholdsArgs {
-  const t: Record<string, number> = {};
+  const t: Record<string, number | string | boolean> = {};
   if (o.failureStreak !== undefined) t.failureStreak = numberOption('--failure-streak', o.failureStreak);
   if (o.staleAfter !== undefined) t.staleAfterMs = durationOption('--stale-after', o.staleAfter);
   if (o.skuDropPct !== undefined) t.skuDropPct = numberOption('--sku-drop-pct', o.skuDropPct.replace(/%$/, ''));
@@ -108,8 +143,9 @@ export function thresholdsArgs(o: ThresholdOptions): SetThresholdsArgs {
   if (o.renotifyEvery !== undefined) {
     t.renotifyEveryMs = /^(off|0)$/i.test(o.renotifyEvery) ? 0 : durationOption('--renotify-every', o.renotifyEvery);
   }
+  baselineThresholds(o, t);
   if (Object.keys(t).length === 0) {
-    throw usageError('nothing to change: give at least one of --failure-streak, --stale-after, --sku-drop-pct, --sku-window, --sku-min-samples, --renotify-every');
+    throw usageError('nothing to change: give at least one of --failure-streak, --stale-after, --sku-drop-pct, --sku-window, --sku-min-samples, --renotify-every (or a baseline rule option, see --help)');
   }
   return validate(setThresholdsArgsSchema, { retailer: o.retailer, thresholds: t });
 }

@@ -5,6 +5,7 @@
  */
 import Table from 'cli-table3';
 import type { Thresholds } from '../rules/thresholds';
+import { baselineSettings, type BaselineSettings } from '../rules/baseline-settings';
 import type { AlertEvent, Health, Incident, IsoTimes, MonitorCounters, Rejection, RetailerStatus, RunSummary, Silence } from '../rules/types';
 import { UNIT_MS } from '../shared/duration';
 import type { FleetIncident, RetailerView } from '../shared/messages';
@@ -133,6 +134,17 @@ export function formatThresholds(t: Thresholds): string {
     `stale after ${formatDuration(t.staleAfterMs)}`,
     `SKU drop ${t.skuDropPct}% vs last ${t.skuWindow} runs (min ${t.skuMinSamples})`,
     `re-notify ${t.renotifyEveryMs ? `every ${formatDuration(t.renotifyEveryMs)}` : 'off'}`,
+    formatBaselineSettings(baselineSettings(t)),
+  ].join(' · ');
+}
+
+/** The baseline rules' settings, e.g. 'SKU rule drop-pct · promo_drop off · run_duration on (+100%, +5m, 3 MADs) · timezone UTC'. */
+export function formatBaselineSettings(b: BaselineSettings): string {
+  return [
+    `SKU rule ${b.skuRule}${b.skuRule === 'drop-pct-and-robust' ? ` (${b.robustMads} MADs)` : ''}`,
+    `promo_drop ${b.promoDrop ? `on (−${b.promoDropPct}%, ${b.robustMads} MADs)` : 'off'}`,
+    `run_duration ${b.runDuration ? `on (+${b.durationRisePct}%, +${formatDuration(b.durationMinRiseMs)}, ${b.robustMads} MADs)` : 'off'}`,
+    `timezone ${b.timezone}`,
   ].join(' · ');
 }
 
@@ -145,6 +157,14 @@ export function formatThresholdChanges(t: Partial<Thresholds>): string {
   if (t.skuWindow !== undefined) parts.push(`SKU window ${t.skuWindow} runs`);
   if (t.skuMinSamples !== undefined) parts.push(`SKU min samples ${t.skuMinSamples}`);
   if (t.renotifyEveryMs !== undefined) parts.push(t.renotifyEveryMs ? `re-notify every ${formatDuration(t.renotifyEveryMs)}` : 're-notify off');
+  if (t.timezone !== undefined) parts.push(`timezone ${t.timezone}`);
+  if (t.skuRule !== undefined) parts.push(`SKU rule ${t.skuRule}`);
+  if (t.robustMads !== undefined) parts.push(`robust ${t.robustMads} MADs`);
+  if (t.promoDrop !== undefined) parts.push(`promo_drop ${t.promoDrop ? 'on' : 'off'}`);
+  if (t.promoDropPct !== undefined) parts.push(`promo drop ${t.promoDropPct}%`);
+  if (t.runDuration !== undefined) parts.push(`run_duration ${t.runDuration ? 'on' : 'off'}`);
+  if (t.durationRisePct !== undefined) parts.push(`duration rise ${t.durationRisePct}%`);
+  if (t.durationMinRiseMs !== undefined) parts.push(`duration min rise ${formatDuration(t.durationMinRiseMs)}`);
   return parts.join(' · ');
 }
 

@@ -147,6 +147,14 @@ export function buildProgram(): Command {
     .option('--sku-window <n>', 'successful runs in the trailing average')
     .option('--sku-min-samples <n>', 'runs needed before the SKU rule can fire')
     .option('--renotify-every <duration|off>', 're-notify open, unacknowledged incidents')
+    .option('--timezone <iana>', "the retailer's timezone for same-weekday baselines (e.g. Africa/Johannesburg)")
+    .addOption(new Option('--sku-rule <rule>', 'drop-pct: the SKU drop alone fires; drop-pct-and-robust: it must also be far from the robust baseline').choices(['drop-pct', 'drop-pct-and-robust']))
+    .option('--robust-mads <n>', 'MADs from the robust baseline that count as far (robust SKU condition, promo_drop, run_duration)')
+    .option('--promo-drop <on|off>', 'rule promo_drop (default off)')
+    .option('--promo-drop-pct <pct>', 'promo_drop also needs the promo count this % below typical')
+    .option('--run-duration <on|off>', 'rule run_duration (default on)')
+    .option('--duration-rise-pct <pct>', 'run_duration also needs the run this % longer than typical')
+    .option('--duration-min-rise <duration>', 'run_duration also needs the run this much longer than typical (e.g. 5m)')
     .action((o, cmd: Command) => {
       const { g, out } = ctx(cmd);
       return operate.thresholds(g, out, o);

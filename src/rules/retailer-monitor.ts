@@ -4,11 +4,15 @@
  * passes workflow time and tests pass whatever they like. Methods return the alert events to deliver.
  */
 import type { RunReport } from '../shared/report';
+import { BASELINE_RULE_METRIC, durationVerdict, promoVerdict, runDurationMs, skuRobust, warmUpSku, type BaselineVerdict, type RuleInput } from './baseline-rules';
+import { baselineSettings, type BaselineSettings } from './baseline-settings';
+import { BASELINE_METRICS, baselineAt, describeBaseline, excludeSample, recordSample, reindexWeekdays, weekdayIn, type BaselineMetric, type BaselineSample, type ExclusionReason } from './baselines';
 import { DEFAULT_THRESHOLDS, HOUR_MS, resolveThresholds, type ThresholdOverrides, type Thresholds } from './thresholds';
 import type {
   AlertEvent,
   AlertFigures,
   AlertKind,
+  BaselineView,
   Health,
   Incident,
   Rejection,
@@ -57,7 +61,7 @@ export interface RetailerRestore {
   totals: { runs: number; failures: number; outOfOrder: number };
 }
 
-const RULE_ORDER: readonly RuleId[] = ['consecutive_failures', 'sku_drop', 'stale'];
+const RULE_ORDER: readonly RuleId[] = ['consecutive_failures', 'sku_drop', 'stale', 'promo_drop', 'run_duration'];
 
 function pushBounded<T>(list: T[], item: T, max: number): void {
   list.push(item);
@@ -76,7 +80,39 @@ export function freshRetailer(retailer: string, firstSeenAt: number): RetailerSt
     incidents: [],
     silences: [],
     totals: { runs: 0, failures: 0, outOfOrder: 0 },
+    baselineSamples: [],
   };
+}
+
+/** Baseline samples from the runs a snapshot or restore remembers (snapshots from before the baselines). */
+function seedSamples(runs: readonly RunSummary[], timeZone: string): BaselineSample[] {
+  let samples: BaselineSample[] = [];
+  for (const run of runs) if (run.status === 'success' && !run.outOfOrder) samples = recordSample(samples, sampleOf(samples, run, timeZone));
+  return samples;
+}
+
+/** The sample of a run just judged (`samples`: those it was judged against). */
+function sampleOf(samples: readonly BaselineSample[], run: RunSummary, timeZone: string, maintenance = false): BaselineSample {
+  const sample: BaselineSample = { runId: run.runId, at: run.finishedAt, wd: weekdayIn(run.finishedAt, timeZone) };
+  if (run.skuCount !== undefined) sample.sku = run.skuCount;
+  if (run.promoCount !== undefined) sample.promo = run.promoCount;
+  const duration = runDurationMs(run);
+  if (duration !== undefined) sample.durationMs = duration;
+  const excluded: Partial<Record<BaselineMetric, ExclusionReason>> = {};
+  if (maintenance) for (const m of BASELINE_METRICS) excluded[m] = 'maintenance';
+  if (run.skuDrop) excluded.sku ??= 'incident';
+  if (run.promoDrop) excluded.promo ??= 'incident';
+  if (run.longRun) excluded.durationMs ??= 'incident';
+  if (Object.keys(excluded).length) sample.excluded = excluded;
+  const learn = BASELINE_METRICS.filter((m) => excluded[m] === 'incident' && baselineAt(samples, m, sample.at, sample.wd)?.kind !== 'weekday');
+  if (learn.length) sample.learn = learn;
+  return sample;
+}
+
+/** Optional facts about a report that the rules do not read from the report itself. */
+export interface ApplyOptions {
+  /** The run finished inside a maintenance window: its values never enter a baseline. */
+  inMaintenance?: boolean;
 }
 
 export function emptyRetailerSnapshot(retailer: string, now: number, defaults: Thresholds = DEFAULT_THRESHOLDS): RetailerSnapshot {
@@ -129,12 +165,45 @@ export class RetailerMonitor {
   private readonly seenRunIds: Set<string>;
   /** Thresholds resolved once per change, not on every report or deadline computation. */
   private resolved: Thresholds;
+  private baseline: BaselineSettings;
+  /**
+   * Rules as before the robust baselines (no promo_drop / run_duration, no SKU warm-up hold, no robust
+   * figures): for a workflow run whose history began before them (see BASELINES_PATCH). Not in the snapshot.
+   */
+  private legacy = false;
 
   constructor(snapshot: RetailerSnapshot) {
     // Deep copy so a snapshot handed in (workflow input, test fixture) is never mutated behind its owner.
     this.s = JSON.parse(JSON.stringify(snapshot)) as RetailerSnapshot;
     this.seenRunIds = new Set(this.s.retailer.recentRunIds);
     this.resolved = resolveThresholds(this.s.defaults, this.s.retailer.overrides);
+    this.baseline = baselineSettings(this.resolved);
+    this.s.retailer.baselineSamples ??= seedSamples(this.s.retailer.recentRuns, this.baseline.timezone);
+  }
+
+  /** Judge reports with the rules of before the robust baselines (samples are still recorded). */
+  useLegacyRules(): void {
+    this.legacy = true;
+  }
+
+  private get samples(): BaselineSample[] {
+    return (this.s.retailer.baselineSamples ??= []);
+  }
+
+  /** Thresholds changed: resolve them again; a new timezone re-buckets the samples by weekday. */
+  private resolve(): void {
+    const zone = this.baseline.timezone;
+    this.resolved = resolveThresholds(this.s.defaults, this.s.retailer.overrides);
+    this.baseline = baselineSettings(this.resolved);
+    if (this.baseline.timezone !== zone) reindexWeekdays(this.samples, this.baseline.timezone);
+  }
+
+  /**
+   * Keep a run's values out of every baseline (for a run that turned out to be in a maintenance window, or
+   * acknowledged as bad). False when the run is not among the samples (too old, a failure, unknown).
+   */
+  excludeRun(runId: string, reason: ExclusionReason, metrics?: readonly BaselineMetric[]): boolean {
+    return excludeSample(this.samples, runId, reason, metrics);
   }
 
   static fresh(retailer: string, now: number, defaults?: Thresholds): RetailerMonitor {
@@ -184,7 +253,9 @@ export class RetailerMonitor {
     r.totals = { ...from.totals };
     this.s.incidentSeq = Math.max(this.s.incidentSeq, from.incidentSeq);
     this.s.actionSeq = Math.max(this.s.actionSeq, from.actionSeq);
-    this.resolved = resolveThresholds(this.s.defaults, r.overrides);
+    this.resolve();
+    // Postgres keeps no samples: the restored recent runs seed them (the baselines re-learn from there).
+    if (this.samples.length === 0) r.baselineSamples = seedSamples(r.recentRuns, this.baseline.timezone);
   }
 
   recordRejection(rejection: Rejection): void {
@@ -201,7 +272,7 @@ export class RetailerMonitor {
   }
 
   /** Apply one validated report of this retailer received at `now`. */
-  applyReport(report: RunReport, now: number): ApplyResult {
+  applyReport(report: RunReport, now: number, opts: ApplyOptions = {}): ApplyResult {
     const r = this.s.retailer;
     if (report.retailer !== r.retailer) throw new RangeError(`report for ${report.retailer} sent to the monitor of ${r.retailer}`);
     if (this.seenRunIds.has(report.runId)) {
@@ -266,6 +337,8 @@ export class RetailerMonitor {
       }
       if (this.incident('stale')) alerts.push(this.close('stale', now, `${r.retailer}: fresh data again — run ${run.runId} succeeded`, run));
       alerts.push(...this.evaluateSku(run, t, now));
+      if (!this.legacy) alerts.push(...this.evaluateBaselineRules(run, now));
+      r.baselineSamples = recordSample(this.samples, sampleOf(this.samples, run, this.baseline.timezone, opts.inMaintenance));
     }
     pushBounded(r.recentRuns, forRecent(run), KEEP.recentRuns);
     return { outcome: 'accepted', run, alerts };
@@ -277,7 +350,7 @@ export class RetailerMonitor {
     const baseline = r.skuBaseline.slice(-t.skuWindow);
     const avg = baseline.length >= t.skuMinSamples ? baseline.reduce((a, b) => a + b, 0) / baseline.length : undefined;
     const floor = avg === undefined ? undefined : avg * (1 - t.skuDropPct / 100);
-    const dropped = floor !== undefined && sku < floor;
+    let dropped = floor !== undefined && sku < floor;
     const alerts: AlertEvent[] = [];
     const figures: AlertFigures = {
       skuCount: sku,
@@ -285,11 +358,27 @@ export class RetailerMonitor {
       dropPct: avg ? round1(((avg - sku) / avg) * 100) : undefined,
       skuDropPct: t.skuDropPct,
     };
+    const robust = this.legacy ? undefined : skuRobust(this.samples, sku, run.finishedAt, weekdayIn(run.finishedAt, this.baseline.timezone), this.baseline);
+    if (robust) Object.assign(figures, robust.figures);
+    // 'drop-pct-and-robust': a noisy retailer's drop must also be far from its robust baseline.
+    if (dropped && this.baseline.skuRule === 'drop-pct-and-robust' && !robust?.far) dropped = false;
+    if (avg === undefined && !this.legacy) {
+      const warm = warmUpSku(baseline, sku, t.skuDropPct, this.heldWarmUpRuns(), t.skuMinSamples);
+      r.skuBaseline = warm.baseline;
+      if (warm.held) {
+        run.skuDrop = true; // flagged, kept out of the average; the rule cannot fire during warm-up
+        return alerts;
+      }
+      const open = this.incident('sku_drop');
+      if (open) alerts.push(this.close('sku_drop', now, `${r.retailer}: SKU count back to ${sku} (trailing average n/a)`, run));
+      return alerts;
+    }
     const open = this.incident('sku_drop');
     if (dropped) {
       run.skuDrop = true;
       if (!open) {
-        const summary = `${r.retailer}: SKU count ${sku} is ${figures.dropPct}% below the trailing average of ${figures.trailingAverage} (threshold ${t.skuDropPct}%)`;
+        const why = robust ? `; ${robust.text}` : '';
+        const summary = `${r.retailer}: SKU count ${sku} is ${figures.dropPct}% below the trailing average of ${figures.trailingAverage} (threshold ${t.skuDropPct}%)${why}`;
         alerts.push(this.open('sku_drop', now, summary, figures, run));
       } else {
         open.figures = figures;
@@ -300,6 +389,44 @@ export class RetailerMonitor {
       alerts.push(this.close('sku_drop', now, `${r.retailer}: SKU count back to ${sku} (trailing average ${figures.trailingAverage ?? 'n/a'})`, run));
     }
     r.skuBaseline = [...baseline, sku].slice(-t.skuWindow);
+    return alerts;
+  }
+
+  /** SKU counts of the warm-up runs held out just before this one (successes, oldest first). */
+  private heldWarmUpRuns(): number[] {
+    const held: number[] = [];
+    for (const run of [...this.s.retailer.recentRuns].reverse()) {
+      if (run.status !== 'success' || run.outOfOrder) continue;
+      if (!run.skuDrop || run.skuCount === undefined) break;
+      held.unshift(run.skuCount);
+    }
+    return held;
+  }
+
+  /** promo_drop and run_duration (each on/off per retailer): open, update or resolve their incidents. */
+  private evaluateBaselineRules(run: RunSummary, now: number): AlertEvent[] {
+    const input: RuleInput = { retailer: this.id, samples: this.samples, run, wd: weekdayIn(run.finishedAt, this.baseline.timezone), settings: this.baseline };
+    const alerts: AlertEvent[] = [];
+    const rules: Array<[RuleId, boolean, (i: RuleInput) => BaselineVerdict | undefined, 'promoDrop' | 'longRun']> = [
+      ['promo_drop', this.baseline.promoDrop, promoVerdict, 'promoDrop'],
+      ['run_duration', this.baseline.runDuration, durationVerdict, 'longRun'],
+    ];
+    for (const [rule, on, judge, flag] of rules) {
+      const open = this.incident(rule);
+      if (!on) {
+        if (open) alerts.push(this.close(rule, now, `${this.id}: rule ${rule} turned off`, run));
+        continue;
+      }
+      const verdict = judge(input);
+      if (!verdict) continue; // no figure or no baseline yet: an open incident stays as it is
+      if (verdict.anomalous) {
+        run[flag] = true;
+        if (!open) alerts.push(this.open(rule, now, verdict.summary, verdict.figures, run));
+        else open.figures = verdict.figures;
+      } else if (open) {
+        alerts.push(this.close(rule, now, verdict.summary, run));
+      }
+    }
     return alerts;
   }
 
@@ -431,13 +558,13 @@ export class RetailerMonitor {
   /** Fleet defaults changed (pushed by the fleet workflow). */
   setDefaults(defaults: Thresholds): void {
     this.s.defaults = { ...defaults };
-    this.resolved = resolveThresholds(this.s.defaults, this.s.retailer.overrides);
+    this.resolve();
   }
 
   setOverrides(update: ThresholdOverrides): void {
     const r = this.s.retailer;
     r.overrides = { ...(r.overrides ?? {}), ...update };
-    this.resolved = resolveThresholds(this.s.defaults, r.overrides);
+    this.resolve();
   }
 
   silence(silence: Silence, now: number): void {
@@ -469,6 +596,8 @@ export class RetailerMonitor {
     const inc = this.s.retailer.incidents.find((i) => i.id === incidentId);
     if (!inc) return false;
     inc.acknowledged = { by: ack.by, note: ack.note, at: now };
+    // Acknowledged as bad: the run behind a baseline rule's incident never enters any baseline.
+    if (inc.runId && BASELINE_RULE_METRIC.has(inc.rule)) this.excludeRun(inc.runId, 'acknowledged');
     return true;
   }
 
@@ -490,6 +619,7 @@ export class RetailerMonitor {
       ...emptyRetailerSnapshot(r.retailer, r.firstSeenAt, this.s.defaults),
       retailer: { ...freshRetailer(r.retailer, r.firstSeenAt), overrides: r.overrides },
     });
+    if (this.legacy) scratch.useLegacyRules();
     let applied = 0;
     for (const run of runs) {
       if (run.retailer !== r.retailer) continue;
@@ -507,6 +637,8 @@ export class RetailerMonitor {
     r.consecutiveFailures = rebuilt.consecutiveFailures;
     r.skuBaseline = rebuilt.skuBaseline;
     r.recentRuns = rebuilt.recentRuns;
+    // Like the trailing average, the robust baselines are what the window teaches (re-learned from it).
+    r.baselineSamples = rebuilt.baselineSamples ?? [];
     const before = r.incidents;
     r.incidents = [];
     const alerts: AlertEvent[] = [];
@@ -567,7 +699,20 @@ export class RetailerMonitor {
       skuBaseline: [...r.skuBaseline],
       counters: { ...this.s.counters },
       recentRejections: [...this.s.recentRejections],
+      baselines: this.baselineViews(now),
     };
+  }
+
+  /** Each metric's robust baseline for a run finishing at `now`. */
+  baselineViews(now: number): BaselineView[] {
+    const wd = weekdayIn(now, this.baseline.timezone);
+    return BASELINE_METRICS.map((metric) => {
+      const b = baselineAt(this.samples, metric, now, wd);
+      const all = this.samples.filter((x) => x[metric] !== undefined);
+      const view: BaselineView = { metric, samples: all.length, excluded: all.filter((x) => x.excluded?.[metric]).length };
+      if (b) Object.assign(view, { typical: round1(b.median), mad: round1(b.mad), basis: describeBaseline(b) });
+      return view;
+    });
   }
 
   settings(): { overrides?: ThresholdOverrides; silences: Silence[] } {

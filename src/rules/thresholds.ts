@@ -1,7 +1,9 @@
 /** Alert thresholds: defaults, per-retailer overrides, and validation of run-time changes. Pure. */
 import { z } from 'zod';
+import { baselineSettingsShape, type BaselineSettingOverrides } from './baseline-settings';
 
-export interface Thresholds {
+/** The baseline rules' keys (src/rules/baseline-settings.ts) are optional: unset = their default. */
+export interface Thresholds extends BaselineSettingOverrides {
   /** Fire `consecutive_failures` when a retailer's failure streak reaches this many runs. */
   failureStreak: number;
   /** Fire `stale` when there has been no successful run for longer than this (ms). */
@@ -40,6 +42,7 @@ export const thresholdsSchema = z
       .min(0)
       .max(30 * 24 * HOUR_MS)
       .refine((v) => v === 0 || v >= 60_000, 'renotifyEveryMs must be 0 (off) or at least one minute'),
+    ...baselineSettingsShape,
   })
   .strict();
 

@@ -1,7 +1,8 @@
 /** Data shapes of the monitor's durable state. Plain JSON so they travel through continue-as-new and queries. */
+import type { BaselineSample } from './baselines';
 import type { ThresholdOverrides, Thresholds } from './thresholds';
 
-export const RULES = ['consecutive_failures', 'stale', 'sku_drop'] as const;
+export const RULES = ['consecutive_failures', 'stale', 'sku_drop', 'promo_drop', 'run_duration'] as const;
 export type RuleId = (typeof RULES)[number];
 
 export type AlertKind = 'fire' | 'renotify' | 'resolve';
@@ -25,6 +26,9 @@ export interface RunSummary {
   outOfOrder?: boolean;
   /** This run's SKU count was below the drop threshold, so it stays out of the trailing average. */
   skuDrop?: boolean;
+  /** This run fired (or kept open) promo_drop / run_duration: kept out of that metric's baseline. */
+  promoDrop?: boolean;
+  longRun?: boolean;
 }
 
 /** The numbers an alert quotes. */
@@ -38,6 +42,18 @@ export interface AlertFigures {
   trailingAverage?: number;
   dropPct?: number;
   skuDropPct?: number;
+  /** Robust baseline figures (src/rules/baselines.ts): the typical value, what it is, how far off. */
+  promoCount?: number;
+  durationMs?: number;
+  typical?: number;
+  /** e.g. "median of 5 Tuesdays". */
+  typicalBasis?: string;
+  /** Signed % from the typical value (−50 = half of it). */
+  deviationPct?: number;
+  /** How many (scaled) MADs from the typical value, in the rule's direction (6.1 = 6.1 MADs below for a drop). */
+  mads?: number;
+  /** The robustMads setting the rule used. */
+  madThreshold?: number;
 }
 
 export interface Acknowledgement {
@@ -111,6 +127,8 @@ export interface RetailerState {
   overrides?: ThresholdOverrides;
   silences: Silence[];
   totals: { runs: number; failures: number; outOfOrder: number };
+  /** Samples of the robust baselines (bounded, src/rules/baselines.ts); absent in snapshots from before them. */
+  baselineSamples?: BaselineSample[];
 }
 
 export interface Rejection {
@@ -165,6 +183,18 @@ export interface RetailerDetail extends RetailerStatus {
   skuBaseline: number[];
   counters: MonitorCounters;
   recentRejections: Rejection[];
+  /** The robust baselines of the next run's weekday (query only; not written to Postgres). */
+  baselines?: BaselineView[];
+}
+
+/** One metric's robust baseline as the `retailer` query shows it. */
+export interface BaselineView {
+  metric: 'sku' | 'promo' | 'durationMs';
+  typical?: number;
+  mad?: number;
+  basis?: string;
+  samples: number;
+  excluded: number;
 }
 
 /** Field names that hold epoch milliseconds; query results carry them as ISO-8601 strings instead. */

@@ -5,6 +5,8 @@ const RULE_LABEL = new Map<string, string>([
   ['consecutive_failures', 'consecutive failures'],
   ['stale', 'stale'],
   ['sku_drop', 'SKU drop'],
+  ['promo_drop', 'promo drop'],
+  ['run_duration', 'run duration'],
 ]);
 
 function ago(ms: number | undefined, now: number): string {

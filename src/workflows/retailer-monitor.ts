@@ -20,6 +20,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setDefaultSignalHandler,
@@ -82,6 +83,13 @@ const fleet = proxyActivities<FleetActivities>({
 const HEALTH_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.health, SearchAttributeType.KEYWORD);
 const OPEN_RULES_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.openRules, SearchAttributeType.KEYWORD);
 
+/**
+ * patched(): the rules judged against robust baselines (promo_drop, run_duration, the SKU rule's warm-up
+ * hold and robust figures, src/rules/baseline-rules.ts) fire new alerts and change sku_drop's text. A run
+ * whose history began before them keeps the old rules until its next continue-as-new.
+ */
+export const BASELINES_PATCH = 'robust-baselines';
+
 export const LIMITS = {
   /** Run rows per persistBatch. */
   runsPerBatch: 500,
@@ -110,6 +118,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   const monitor = carried
     ? new RetailerMonitor(carried.snapshot)
     : RetailerMonitor.fresh(retailer, Date.now(), resolveThresholds(DEFAULT_THRESHOLDS, startDefaults.success ? startDefaults.data : {}));
+  if (!patched(BASELINES_PATCH)) monitor.useLegacyRules();
 
   const pendingRuns: RunSummary[] = carried?.pendingRuns ?? [];
   const pendingAlerts: AlertEvent[] = carried?.pendingAlerts ?? [];
