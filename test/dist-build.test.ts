@@ -79,9 +79,15 @@ it('dist/ is built: compiled entry points, the prebuilt workflow bundles, the st
   }
   for (const name of WORKFLOW_BUNDLES) expect(existsSync(join(root, 'dist', 'workflow-bundles', `${name}.js`))).toBe(true);
   // The bundle holds the compiled workflows with the arrival-order interceptor compiled in.
-  const monitor = readFileSync(join(root, 'dist', 'workflow-bundles', 'monitor.js'), 'utf8');
+  const bundle = (name: string) => readFileSync(join(root, 'dist', 'workflow-bundles', `${name}.js`), 'utf8');
+  const monitor = bundle('monitor');
   expect(monitor).toContain('retailerMonitorWorkflow');
   expect(monitor).toContain('arrival-order');
+  expect(monitor).not.toContain('workflow-trace-interceptors');
+  // With tracing on (OTEL_EXPORTER_OTLP_ENDPOINT) the worker takes the bundle with tracing's interceptors.
+  expect(bundle('monitor-tracing')).toContain('workflow-trace-interceptors');
+  // The demo's ingestion workers: the reporting interceptor compiled in.
+  expect(bundle('demo')).toContain('reporting/workflow-interceptor');
 });
 
 it('node dist/src/start.js migrates, runs the worker from the prebuilt bundle, processes reports; the CLI runs from dist', async () => {
