@@ -121,6 +121,10 @@ export const envSchema = z.object({
   LOG_FORMAT: field(LOG_FORMATS.join(' or '), (v) => LOG_FORMATS.find((f) => f === v.toLowerCase())),
   RUN_RETENTION_DAYS: field('a whole number of days, 1–3650 (unset: keep every run)', inRange(1, 3650)),
   EXPECTED_RETAILERS: field('comma-separated retailer slugs (lower-case letters, digits, - and _; e.g. pnp,spar)', list((s) => slugSchema.safeParse(s).success)),
+  WORKER_MAX_CACHED_WORKFLOWS: field('0 (no cache) or a whole number of workflows, 2–100000', (v) => (v === '1' ? undefined : inRange(0, 100_000)(v))),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: field('a whole number, 2–10000', inRange(2, 10_000)),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: field('a whole number, 1–10000', inRange(1, 10_000)),
+  WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: field('a whole number, 1–10000', inRange(1, 10_000)),
 });
 
 export type CheckedEnv = z.output<typeof envSchema>;
@@ -148,6 +152,11 @@ export function checkEnv(env: NodeJS.ProcessEnv): CheckedEnv {
   }
   if (input.has('METRICS_HOST') && !input.has('METRICS_PORT')) {
     problems.push('METRICS_HOST: expected METRICS_PORT too (METRICS_HOST only says where /metrics listens)');
+  }
+  const cache = result.data?.WORKER_MAX_CACHED_WORKFLOWS;
+  const slots = result.data?.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS;
+  if (cache && slots && slots > cache) {
+    problems.push(`WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: expected at most WORKER_MAX_CACHED_WORKFLOWS (${cache}), got "${slots}" (a task needs a cache slot)`);
   }
   if (problems.length) throw new ConfigError(problems);
   return result.data!;

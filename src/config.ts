@@ -3,8 +3,9 @@
  * tests explicit and keeps secrets (webhook URLs, SMTP credentials) inside the worker process: they are
  * read by activities, never passed through workflow input, history or queries.
  */
-import { ALERT_HTTP_TIMEOUT_MAX_MS, checkEnv, type LogFormat } from './config-env';
+import { ALERT_HTTP_TIMEOUT_MAX_MS, checkEnv, type CheckedEnv, type LogFormat } from './config-env';
 import { DEFAULTS, type Channel } from './shared/messages';
+import { WORKER_TUNING_DEFAULTS, type WorkerTuning } from './worker-tuning';
 
 export interface MonitorConfig {
   /** The fleet workflow's id. */
@@ -52,6 +53,8 @@ export interface MonitorConfig {
   otel?: { endpoint?: string; tracesEndpoint?: string; serviceName: string };
   /** TEMPORAL_PORT, TEMPORAL_UI_PORT, EMBEDDED_PG_PORT, DEMO_EVERY_SECONDS (npm start's local stack). */
   local?: LocalStackSettings;
+  /** WORKER_MAX_*: the monitor worker's workflow cache and task slots; the SDK's own defaults when absent. */
+  worker?: WorkerTuning;
 }
 
 export { ALERT_HTTP_TIMEOUT_MAX_MS, ConfigError, LOG_FORMATS, type LogFormat } from './config-env';
@@ -72,7 +75,7 @@ export interface LocalStackSettings {
 }
 
 /** What loadConfig returns: MonitorConfig with every setting filled in. */
-export type LoadedConfig = MonitorConfig & Required<Pick<MonitorConfig, 'logFormat' | 'metrics' | 'otel' | 'local'>>;
+export type LoadedConfig = MonitorConfig & Required<Pick<MonitorConfig, 'logFormat' | 'metrics' | 'otel' | 'local' | 'worker'>>;
 
 function optional(v: string | undefined): string | undefined {
   const t = v?.trim();
@@ -123,6 +126,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
       embeddedPgPort: e.EMBEDDED_PG_PORT ?? 5433,
       demoEverySeconds: e.DEMO_EVERY_SECONDS ?? 60,
     },
+    worker: workerTuning(e),
+  };
+}
+
+/** WORKER_MAX_*, each defaulted; the default task slots never exceed a smaller cache (the SDK requires it). */
+function workerTuning(e: CheckedEnv): WorkerTuning {
+  const d = WORKER_TUNING_DEFAULTS;
+  const maxCachedWorkflows = e.WORKER_MAX_CACHED_WORKFLOWS ?? d.maxCachedWorkflows;
+  const slots = maxCachedWorkflows === 0 ? d.maxConcurrentWorkflowTaskExecutions : Math.min(d.maxConcurrentWorkflowTaskExecutions, maxCachedWorkflows);
+  return {
+    maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS ?? slots,
+    maxConcurrentActivityTaskExecutions: e.WORKER_MAX_CONCURRENT_ACTIVITIES ?? d.maxConcurrentActivityTaskExecutions,
+    maxConcurrentLocalActivityExecutions: e.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES ?? d.maxConcurrentLocalActivityExecutions,
   };
 }
 

@@ -17,11 +17,22 @@ import { prepareObservability, type WorkerObservability } from './observability/
 import { ensureReconcilerSchedule } from './reconciler/schedule';
 import { syncRetentionSchedule } from './retention/schedule';
 import { startStatusPage } from './status-page/server';
+import { prebuiltWorkflowBundle } from './prebuilt-bundles';
+import { describeTuning } from './worker-tuning';
+import { TRACING_WORKFLOW_MODULE } from './observability/tracing';
 import type { Database } from './db/schema';
 import { DEFAULTS, type FleetInput } from './shared/messages';
 
 /** The workflow interceptor that applies a run's first messages in arrival order. */
 export const workflowInterceptorModules = [require.resolve('./workflows/arrival-order')];
+
+/**
+ * What the monitor's workflow bundle is made of, with tracing's workflow interceptors or without: the
+ * worker bundles this at start when run from source; `npm run build` prebuilds both forms for dist/.
+ */
+export function monitorWorkflowCode(tracing: boolean): { workflowsPath: string; workflowInterceptorModules: string[] } {
+  return { workflowsPath: require.resolve('./workflows'), workflowInterceptorModules: [...workflowInterceptorModules, ...(tracing ? [TRACING_WORKFLOW_MODULE] : [])] };
+}
 
 export interface MonitorWorkerOptions {
   connection: NativeConnection;
@@ -40,14 +51,18 @@ export interface MonitorWorkerOptions {
 
 export function createMonitorWorker({ connection, namespace, config, db, client, observability = {} }: MonitorWorkerOptions): Promise<Worker> {
   const { alertMetrics, tracing } = observability;
+  // Run from dist/: the bundle `npm run build` made, its workflow interceptors compiled in (no webpack here).
+  const bundle = prebuiltWorkflowBundle(tracing ? 'monitor-tracing' : 'monitor');
+  const code = monitorWorkflowCode(!!tracing);
   return Worker.create({
     connection,
     namespace: namespace ?? 'default',
     taskQueue: config.taskQueue,
-    workflowsPath: require.resolve('./workflows'),
+    ...(bundle ? { workflowBundle: bundle } : { workflowsPath: code.workflowsPath }),
+    ...config.worker, // WORKER_MAX_*: cache and task slots
     interceptors: {
       // Tracing's workflow module only when tracing is on, so the workflow code is otherwise unchanged.
-      workflowModules: [...workflowInterceptorModules, ...(tracing?.workflowModules ?? [])],
+      ...(bundle ? {} : { workflowModules: code.workflowInterceptorModules }),
       // Tracing outermost, so the metrics interceptor runs inside the activity's span.
       activity: [...(tracing?.activityInterceptors ?? []), ...(alertMetrics ? [alertMetrics.interceptor()] : [])],
     },
@@ -98,6 +113,8 @@ export async function runWorker(config: MonitorConfig = loadConfig(), opts: { in
     await client.workflow.getHandle(config.workflowId).executeUpdate('setExpectedRetailers', { args: [{ add: expected, by: 'EXPECTED_RETAILERS' }] });
   }
   console.log(`monitor worker on task queue "${config.taskQueue}" (namespace ${namespace}); alert channels: ${describeChannels(config)}`);
+  const bundle = prebuiltWorkflowBundle(obs.settings.tracing ? 'monitor-tracing' : 'monitor');
+  console.log(`workflow code: ${bundle ? `prebuilt bundle ${bundle.codePath}` : 'bundled at start (run from source)'}; ${describeTuning(config.worker)}`);
   if (config.ingestion.workflowType) {
     await ensureReconcilerSchedule(client, { workflowTypes: [config.ingestion.workflowType], taskQueue: config.taskQueue });
     console.log(`reconciler schedule watches ${config.ingestion.workflowType} runs`);

@@ -128,6 +128,27 @@ describe('loadConfig', () => {
     expect(c.alerts.console).toBe(false);
     expect(c.alerts.consoleFormat).toBe('text');
     expect(c.alerts.httpTimeoutMs).toBe(ALERT_HTTP_TIMEOUT_MAX_MS);
+    expect(c.worker).toEqual({ maxCachedWorkflows: 1000, maxConcurrentWorkflowTaskExecutions: 40, maxConcurrentActivityTaskExecutions: 100, maxConcurrentLocalActivityExecutions: 100 });
+  });
+
+  it('WORKER_MAX_*: the worker cache and slots, checked as the SDK needs them', () => {
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '5000', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '80', WORKER_MAX_CONCURRENT_ACTIVITIES: '20', WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: '30' }).worker).toEqual({
+      maxCachedWorkflows: 5000,
+      maxConcurrentWorkflowTaskExecutions: 80,
+      maxConcurrentActivityTaskExecutions: 20,
+      maxConcurrentLocalActivityExecutions: 30,
+    });
+    // A cache smaller than the default slots lowers the default slots with it; 0 (no cache) keeps them.
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '20' }).worker.maxConcurrentWorkflowTaskExecutions).toBe(20);
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '0' }).worker).toMatchObject({ maxCachedWorkflows: 0, maxConcurrentWorkflowTaskExecutions: 40 });
+    expect(problems({ WORKER_MAX_CACHED_WORKFLOWS: '1', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '1', WORKER_MAX_CONCURRENT_ACTIVITIES: 'many' })).toEqual([
+      'WORKER_MAX_CACHED_WORKFLOWS: expected 0 (no cache) or a whole number of workflows, 2–100000, got "1"',
+      'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: expected a whole number, 2–10000, got "1"',
+      'WORKER_MAX_CONCURRENT_ACTIVITIES: expected a whole number, 1–10000, got "many"',
+    ]);
+    expect(problems({ WORKER_MAX_CACHED_WORKFLOWS: '10', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '11' })).toEqual([
+      'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: expected at most WORKER_MAX_CACHED_WORKFLOWS (10), got "11" (a task needs a cache slot)',
+    ]);
   });
 });
 

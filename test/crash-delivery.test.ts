@@ -7,10 +7,8 @@
  * `alert_events` must end with exactly one fire row for the incident, delivered. The webhook carries the
  * same Idempotency-Key (the event id) on both attempts: that is how a receiver drops the duplicate.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { reportIngestionRun } from '../src/client';
@@ -22,6 +20,7 @@ import { createTestMonitorWorker, testConfig, workflowBundle } from './helpers/m
 import { createTestDatabase, type TestDatabase } from './helpers/postgres';
 import { createDevServerEnv } from './helpers/temporal';
 import { until } from './helpers/wait';
+import { type ChildWorker, spawnWorkerProcess, workerReady } from './helpers/worker-process';
 
 const taskQueue = 'crash-delivery';
 const target = { taskQueue };
@@ -91,28 +90,6 @@ async function startHoldingStandIn(): Promise<StandIn> {
   return standIn as StandIn;
 }
 
-// ---- the monitor worker as a child process ------------------------------------------------------------
-
-interface ChildWorker {
-  proc: ChildProcess;
-  /** stdout and stderr, interleaved; printed only when the test fails. */
-  output: () => string;
-  exited: () => boolean;
-}
-
-function spawnWorkerProcess(env: Record<string, string>): ChildWorker {
-  const fixture = path.join(__dirname, 'fixtures', 'monitor-worker-process.ts');
-  const proc = spawn(process.execPath, ['--import', 'tsx', fixture], {
-    cwd: path.join(__dirname, '..'),
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  return { proc, output: () => out, exited: () => proc.exitCode !== null || proc.signalCode !== null };
-}
-
 // ---- the test -------------------------------------------------------------------------------------------
 
 let env: TestWorkflowEnvironment;
@@ -168,10 +145,7 @@ it('an alert in flight when its worker is SIGKILLed is re-sent within 15 s, reco
     MONITOR_TASK_QUEUE: taskQueue,
   });
   const c = child;
-  await until('the child monitor worker to be ready', async () => {
-    if (c.exited()) throw new Error(`the child monitor worker exited early (code ${c.proc.exitCode}, signal ${c.proc.signalCode})`);
-    return c.output().includes('monitor-worker-ready');
-  }, 90_000, 100);
+  await workerReady(c);
 
   // Kill the worker the moment both first POSTs (Slack and webhook, sent concurrently) are at the stand-in:
   // the alert went out, the activities never completed.

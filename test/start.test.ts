@@ -225,7 +225,8 @@ const STOP_ORDER = [
 ];
 
 describe('npm start stops', () => {
-  const nodeOf = (tree: Map<number, string>) => [...tree].find(([, cmd]) => cmd.includes('src/start.ts') && cmd.startsWith('node'))![0];
+  // npm start runs the build (dist/) with plain node.
+  const nodeOf = (tree: Map<number, string>) => [...tree].find(([, cmd]) => cmd.includes('dist/src/start.js') && cmd.startsWith('node'))![0];
 
   async function upAndRunning(): Promise<{ s: Started; tree: Map<number, string> }> {
     const s = npmStart();
@@ -260,6 +261,11 @@ describe('npm start stops', () => {
   }
 
   beforeAll(() => rmSync(join(dataDir, 'demo-knobs.json'), { force: true }));
+  // npm start builds dist/ first when it is missing or stale: done here, so the "is up" wait is for starting only.
+  beforeAll(async () => {
+    const build = spawn(process.execPath, ['scripts/build-if-stale.js'], { cwd: root, stdio: 'ignore' });
+    expect(await new Promise((resolve) => build.once('exit', resolve))).toBe(0);
+  }, 300_000);
   // A failed test leaves nothing running: npm start's group goes (its servers follow it, see server-process.ts).
   afterEach(() => {
     for (const s of npmStarts.splice(0)) {
@@ -273,7 +279,7 @@ describe('npm start stops', () => {
     const second = npmStart();
     await until('the second npm start to exit', async () => second.proc.exitCode !== null, 120_000);
     expect(second.proc.exitCode).not.toBe(0);
-    expect(second.output()).toContain(`npm start pid ${node} (node --import tsx src/start.ts) is running on this data folder (${dataDir})`);
+    expect(second.output()).toContain(`npm start pid ${node} (node dist/src/start.js) is running on this data folder (${dataDir})`);
     expect(second.output()).toContain(`port ${ports.temporal} (Temporal dev server, TEMPORAL_PORT) is in use by pid`);
     expect(second.output()).toContain(`stop it with: kill ${node}`);
     expect(second.output()).not.toContain('ingestion monitor is up');

@@ -6,9 +6,10 @@
 import { watchFile, unwatchFile } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { MonitorTarget } from '../client';
 import { createReportingActivities, reportingInterceptorModule } from '../reporting';
+import { prebuiltWorkflowBundle } from '../prebuilt-bundles';
 import { createDemoActivities } from './activities';
 import { readKnobs } from './knobs';
 import { DEMO_RETAILERS, demoTaskQueue } from './retailers';
@@ -31,6 +32,9 @@ export interface Demo {
 }
 
 export const DEMO_WORKFLOW_TYPE = 'ingestRetailer';
+
+/** What the demo workers' bundle is made of (bundled at start from source; `npm run build` prebuilds it for dist/). */
+export const demoWorkflowCode = { workflowsPath: require.resolve('./workflows'), workflowInterceptorModules: [reportingInterceptorModule] };
 
 async function ensureSchedule(client: Client, retailer: string, everySeconds: number): Promise<void> {
   const scheduleId = `ingest-${retailer}`;
@@ -59,11 +63,12 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const retailers = [...DEMO_RETAILERS.keys()];
   // One bundle for every retailer's worker; the reporting interceptor is compiled in.
-  const workflowBundle: WorkflowBundleWithSourceMap = await bundleWorkflowCode({
-    workflowsPath: require.resolve('./workflows'),
-    workflowInterceptorModules: [reportingInterceptorModule],
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => log(m) },
-  });
+  const workflowBundle: WorkflowBundleOption =
+    prebuiltWorkflowBundle('demo') ??
+    (await bundleWorkflowCode({
+      ...demoWorkflowCode,
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => log(m) },
+    }));
   const activities = {
     ...createDemoActivities(opts.knobsFile),
     ...createReportingActivities({ client: opts.client, monitor: opts.monitor, workflowTypes: [DEMO_WORKFLOW_TYPE] }),
