@@ -256,7 +256,7 @@ export async function endToEnd(s: Settings): Promise<{ rows: Row[]; cells: Row[]
         return { ms: performance.now() - a, out: '', error: String(err).slice(0, 300) };
       }
     };
-    const cliFloor = await timeCli(['--help']);
+    const cliFloor = state.interrupted ? { ms: NaN } : await timeCli(['--help']);
     const statusRuns: Array<{ ms: number; out: string; error?: string }> = [];
     for (let i = 0; i < (s.quick ? 1 : 3) && !state.interrupted; i++) statusRuns.push(await timeCli(['status', '--json']));
     const statusJson = (() => {
@@ -331,11 +331,12 @@ export async function endToEnd(s: Settings): Promise<{ rows: Row[]; cells: Row[]
     const sample = ps.slice(0, Math.min(50, have)).map((x) => x.slug);
     const realStats = emptyStats();
     const noopStats = emptyStats();
+    if (state.interrupted) sample.length = 0;
     for (const r of sample) await chainStats(dev.client, retailerHandle(dev.client, r, realTarget).workflowId, realStats).catch(() => undefined);
     for (const r of sample) await chainStats(dev.client, retailerHandle(dev.client, r, noopTarget).workflowId, noopStats).catch(() => undefined);
     // Task failures over a wider sample of the largest fleet (random retailers, every chain).
     const wide = emptyStats();
-    const wideN = Math.min(have, s.quick ? 50 : 300);
+    const wideN = state.interrupted ? 0 : Math.min(have, s.quick ? 50 : 300);
     for (let i = 0; i < wideN; i++) await chainStats(dev.client, retailerHandle(dev.client, ps[Math.floor((i * have) / wideN)]!.slug, realTarget).workflowId, wide).catch(() => undefined);
     await readMem('at the end');
     await readMem('at the end, after GC', true);
