@@ -36,6 +36,8 @@ export interface FleetStatus {
   unreadable: { retailer: string; error: string }[];
   /** More monitors are running than `status` reads (see --limit). */
   truncated: boolean;
+  /** How many retailer monitors are running in all (a visibility count), when the server answered it. */
+  running?: number;
 }
 
 /** Epoch ms of an ISO time from a query result (undefined stays undefined). */
@@ -124,7 +126,10 @@ export function renderStatus(s: FleetStatus, now: number, colour: boolean): stri
   if (last) lines.push(paint(`last rejection (${age(last.at, now)}${last.retailer ? `, ${last.retailer}` : ''}): ${last.reason}`, 'yellow', colour));
   if (s.notRunning.length) lines.push(paint(`expected but no monitor running: ${s.notRunning.join(', ')}`, 'yellow', colour));
   for (const u of s.unreadable) lines.push(paint(`${u.retailer}: monitor did not answer (${u.error})`, 'red', colour));
-  if (s.truncated) lines.push(paint(`only the first ${s.retailers.length + s.unreadable.length} running monitors are shown (--limit)`, 'yellow', colour));
+  if (s.truncated) {
+    const of = s.running !== undefined ? ` of ${s.running}` : '';
+    lines.push(paint(`only ${s.retailers.length + s.unreadable.length}${of} running monitors are shown, those not healthy first (--limit)`, 'yellow', colour));
+  }
   return lines.join('\n');
 }
 
