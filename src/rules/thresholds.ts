@@ -14,6 +14,11 @@ export interface Thresholds {
   skuMinSamples: number;
   /** Re-notify an open, unacknowledged incident this often (ms); 0 = never. */
   renotifyEveryMs: number;
+  /** A rule that fires this many times within `flapWindowMs` is held open as one flapping incident; 0 = off. */
+  flapCount: number;
+  flapWindowMs: number;
+  /** A flapping incident closes after its condition stayed clear this long (ms). */
+  flapQuietMs: number;
 }
 
 export const HOUR_MS = 60 * 60 * 1000;
@@ -25,6 +30,9 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   skuWindow: 7,
   skuMinSamples: 3,
   renotifyEveryMs: 0,
+  flapCount: 3,
+  flapWindowMs: HOUR_MS,
+  flapQuietMs: 30 * 60_000,
 };
 
 export const thresholdsSchema = z
@@ -40,6 +48,9 @@ export const thresholdsSchema = z
       .min(0)
       .max(30 * 24 * HOUR_MS)
       .refine((v) => v === 0 || v >= 60_000, 'renotifyEveryMs must be 0 (off) or at least one minute'),
+    flapCount: z.number().int().min(0).max(100).refine((v) => v !== 1, 'flapCount must be 0 (off) or at least 2'),
+    flapWindowMs: z.number().int().min(60_000, 'flapWindowMs must be at least one minute').max(7 * 24 * HOUR_MS),
+    flapQuietMs: z.number().int().min(60_000, 'flapQuietMs must be at least one minute').max(7 * 24 * HOUR_MS),
   })
   .strict();
 
@@ -47,7 +58,8 @@ export const thresholdOverridesSchema = thresholdsSchema.partial();
 export type ThresholdOverrides = z.infer<typeof thresholdOverridesSchema>;
 
 export function resolveThresholds(defaults: Thresholds, overrides?: ThresholdOverrides): Thresholds {
-  const t = { ...defaults, ...(overrides ?? {}) };
+  // Defaults stored before a setting existed (an older snapshot) take the built-in value for it.
+  const t = { ...DEFAULT_THRESHOLDS, ...defaults, ...(overrides ?? {}) };
   // A window smaller than the minimum sample count could never fire; clamp so the rule stays meaningful.
   if (t.skuMinSamples > t.skuWindow) t.skuMinSamples = t.skuWindow;
   return t;

@@ -1,4 +1,6 @@
 /** Data shapes of the monitor's durable state. Plain JSON so they travel through continue-as-new and queries. */
+import type { FlapRecord, FlapState } from './flapping';
+import type { MaintenanceWindow } from './maintenance';
 import type { ThresholdOverrides, Thresholds } from './thresholds';
 
 export const RULES = ['consecutive_failures', 'stale', 'sku_drop'] as const;
@@ -25,6 +27,8 @@ export interface RunSummary {
   outOfOrder?: boolean;
   /** This run's SKU count was below the drop threshold, so it stays out of the trailing average. */
   skuDrop?: boolean;
+  /** Finished inside a maintenance window: recorded, but never part of a baseline. */
+  inMaintenance?: boolean;
 }
 
 /** The numbers an alert quotes. */
@@ -38,6 +42,8 @@ export interface AlertFigures {
   trailingAverage?: number;
   dropPct?: number;
   skuDropPct?: number;
+  /** Fires of a flapping incident's rule so far. */
+  flips?: number;
 }
 
 export interface Acknowledgement {
@@ -61,6 +67,8 @@ export interface Incident {
   acknowledged?: Acknowledgement;
   /** False while the fire was recorded silenced and not yet announced (announced when the silence ends). */
   announced: boolean;
+  /** Set while the incident is held open as flapping (src/rules/flapping.ts). */
+  flapping?: FlapState;
 }
 
 /** One fire / re-notify / resolve: what the alert activities send and `alert_events` records. */
@@ -111,6 +119,12 @@ export interface RetailerState {
   overrides?: ThresholdOverrides;
   silences: Silence[];
   totals: { runs: number; failures: number; outOfOrder: number };
+  /** This retailer's own maintenance windows (absent in older snapshots). */
+  maintenance?: MaintenanceWindow[];
+  /** Recent fire times per rule, for flap control (bounded; absent in older snapshots). */
+  flaps?: FlapRecord[];
+  /** Flapping incidents whose condition cleared, held open until quiet (absent in older snapshots). */
+  held?: Incident[];
 }
 
 export interface Rejection {
@@ -140,6 +154,8 @@ export interface RetailerSnapshot {
   counters: MonitorCounters;
   recentRejections: Rejection[];
   recentAlerts: AlertEvent[];
+  /** Fleet-wide maintenance windows as last pushed by the fleet workflow (absent in older snapshots). */
+  fleetMaintenance?: MaintenanceWindow[];
 }
 
 export type Health = 'healthy' | 'unhealthy' | 'silenced';
@@ -158,6 +174,9 @@ export interface RetailerStatus {
   silences: Silence[];
   thresholds: Thresholds;
   totals: RetailerState['totals'];
+  /** Maintenance windows that apply (own and fleet-wide), and the ids of those active now. */
+  maintenance?: MaintenanceWindow[];
+  activeMaintenance?: string[];
 }
 
 export interface RetailerDetail extends RetailerStatus {
