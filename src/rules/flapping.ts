@@ -6,7 +6,7 @@
  *
  * Memory is bounded: per rule only the fire times within the window are kept (at most `flapCount` of them).
  */
-import type { Thresholds } from './thresholds';
+import { FLAP_DEFAULTS, type Thresholds } from './thresholds';
 import type { Incident, RuleId } from './types';
 
 /** Fire times of one rule within the flap window (oldest first). */
@@ -24,8 +24,12 @@ export interface FlapState {
   clearedAt?: number;
 }
 
-/** The flap-control settings part of the thresholds. */
-export type FlapSettings = Pick<Thresholds, 'flapCount' | 'flapWindowMs' | 'flapQuietMs'>;
+/** The flap-control settings, defaults filled in. */
+export type FlapSettings = Required<Pick<Thresholds, 'flapCount' | 'flapWindowMs' | 'flapQuietMs'>>;
+
+export function flapSettings(t: Thresholds): FlapSettings {
+  return { flapCount: t.flapCount ?? FLAP_DEFAULTS.flapCount, flapWindowMs: t.flapWindowMs ?? FLAP_DEFAULTS.flapWindowMs, flapQuietMs: t.flapQuietMs ?? FLAP_DEFAULTS.flapQuietMs };
+}
 
 export const flapControlOn = (t: FlapSettings) => t.flapCount >= 2;
 

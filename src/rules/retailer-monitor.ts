@@ -4,7 +4,7 @@
  * passes workflow time and tests pass whatever they like. Methods return the alert events to deliver.
  */
 import type { RunReport } from '../shared/report';
-import { flapControlOn, flappingSummary, pruneFires, quietDeadline, recordFire, stoppedFlappingSummary } from './flapping';
+import { flapControlOn, flappingSummary, flapSettings, pruneFires, quietDeadline, recordFire, stoppedFlappingSummary } from './flapping';
 import { isInWindow, MAX_WINDOWS, nextBoundary, windowActive, windowOver, type MaintenanceWindow } from './maintenance';
 import { DEFAULT_THRESHOLDS, HOUR_MS, resolveThresholds, type ThresholdOverrides, type Thresholds } from './thresholds';
 import type {
@@ -57,6 +57,8 @@ export interface RetailerRestore {
   overrides?: ThresholdOverrides;
   silences: Silence[];
   totals: { runs: number; failures: number; outOfOrder: number };
+  /** The retailer's own maintenance windows (from `retailer_status.settings`). */
+  maintenance?: MaintenanceWindow[];
 }
 
 const RULE_ORDER: readonly RuleId[] = ['consecutive_failures', 'sku_drop', 'stale'];
@@ -191,6 +193,7 @@ export class RetailerMonitor {
     }
     r.overrides = from.overrides;
     r.silences = from.silences;
+    if (from.maintenance?.length) r.maintenance = from.maintenance.slice(-MAX_WINDOWS);
     r.totals = { ...from.totals };
     this.s.incidentSeq = Math.max(this.s.incidentSeq, from.incidentSeq);
     this.s.actionSeq = Math.max(this.s.actionSeq, from.actionSeq);
@@ -333,7 +336,7 @@ export class RetailerMonitor {
     const boundary = nextBoundary(this.maintenanceWindows(), Math.max(now ?? 0, this.lastNow));
     if (boundary !== undefined) due.push(boundary);
     for (const inc of r.held ?? []) {
-      const quiet = quietDeadline(inc, this.resolved);
+      const quiet = quietDeadline(inc, flapSettings(this.resolved));
       if (quiet !== undefined) due.push(quiet);
     }
     return due.length ? Math.min(...due) : undefined;
@@ -347,7 +350,7 @@ export class RetailerMonitor {
     this.lastNow = Math.max(this.lastNow, now);
     r.silences = r.silences.filter((s) => s.until > now);
     if (r.maintenance?.some((w) => windowOver(w, now))) r.maintenance = r.maintenance.filter((w) => !windowOver(w, now));
-    if (r.flaps) r.flaps = pruneFires(r.flaps, now, t);
+    if (r.flaps) r.flaps = pruneFires(r.flaps, now, flapSettings(t));
     alerts.push(...this.closeQuietFlapping(now));
     // Every incident that fired silenced and that no silence covers any more is announced now (at most once).
     alerts.push(...this.announceUnsilenced(now));
@@ -396,7 +399,7 @@ export class RetailerMonitor {
 
   private open(rule: RuleId, now: number, summary: string, figures: AlertFigures, run?: RunSummary): AlertEvent {
     const r = this.s.retailer;
-    const t = this.resolved;
+    const t = flapSettings(this.resolved);
     const held = r.held?.find((i) => i.rule === rule);
     if (held) return this.refireHeld(held, figures, now);
     const fires = this.flapControl && flapControlOn(t) ? recordFire((r.flaps ??= []), rule, now, t) : 0;
@@ -468,10 +471,10 @@ export class RetailerMonitor {
     const r = this.s.retailer;
     const out: AlertEvent[] = [];
     for (const inc of r.held ?? []) {
-      const quiet = quietDeadline(inc, this.resolved);
+      const quiet = quietDeadline(inc, flapSettings(this.resolved));
       if (quiet === undefined || now < quiet) continue;
       r.held = r.held!.filter((i) => i !== inc);
-      out.push(this.event(inc, 'resolve', now, stoppedFlappingSummary(r.retailer, inc, this.resolved)));
+      out.push(this.event(inc, 'resolve', now, stoppedFlappingSummary(r.retailer, inc, flapSettings(this.resolved))));
     }
     return out;
   }

@@ -14,11 +14,14 @@ export interface Thresholds {
   skuMinSamples: number;
   /** Re-notify an open, unacknowledged incident this often (ms); 0 = never. */
   renotifyEveryMs: number;
-  /** A rule that fires this many times within `flapWindowMs` is held open as one flapping incident; 0 = off. */
-  flapCount: number;
-  flapWindowMs: number;
-  /** A flapping incident closes after its condition stayed clear this long (ms). */
-  flapQuietMs: number;
+  /**
+   * Flap control (src/rules/flapping.ts): a rule that fires `flapCount` times within `flapWindowMs` is held
+   * open as one flapping incident, closed after `flapQuietMs` without re-firing. Optional: unset means
+   * FLAP_DEFAULTS (so state and views from before flap control read exactly as they did).
+   */
+  flapCount?: number;
+  flapWindowMs?: number;
+  flapQuietMs?: number;
 }
 
 export const HOUR_MS = 60 * 60 * 1000;
@@ -30,10 +33,10 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   skuWindow: 7,
   skuMinSamples: 3,
   renotifyEveryMs: 0,
-  flapCount: 3,
-  flapWindowMs: HOUR_MS,
-  flapQuietMs: 30 * 60_000,
 };
+
+/** Flap control when not set: 3 fires of one rule within 1 h make it flapping; it closes after 30 min quiet. 0 turns it off. */
+export const FLAP_DEFAULTS = { flapCount: 3, flapWindowMs: HOUR_MS, flapQuietMs: 30 * 60_000 } as const;
 
 export const thresholdsSchema = z
   .object({
@@ -48,9 +51,9 @@ export const thresholdsSchema = z
       .min(0)
       .max(30 * 24 * HOUR_MS)
       .refine((v) => v === 0 || v >= 60_000, 'renotifyEveryMs must be 0 (off) or at least one minute'),
-    flapCount: z.number().int().min(0).max(100).refine((v) => v !== 1, 'flapCount must be 0 (off) or at least 2'),
-    flapWindowMs: z.number().int().min(60_000, 'flapWindowMs must be at least one minute').max(7 * 24 * HOUR_MS),
-    flapQuietMs: z.number().int().min(60_000, 'flapQuietMs must be at least one minute').max(7 * 24 * HOUR_MS),
+    flapCount: z.number().int().min(0).max(100).refine((v) => v !== 1, 'flapCount must be 0 (off) or at least 2').optional(),
+    flapWindowMs: z.number().int().min(60_000, 'flapWindowMs must be at least one minute').max(7 * 24 * HOUR_MS).optional(),
+    flapQuietMs: z.number().int().min(60_000, 'flapQuietMs must be at least one minute').max(7 * 24 * HOUR_MS).optional(),
   })
   .strict();
 
