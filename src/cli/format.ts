@@ -4,6 +4,8 @@
  * Query results carry ISO-8601 times (src/rules/types.ts `IsoTimes`); ages are computed from them here.
  */
 import Table from 'cli-table3';
+import { flapSettings } from '../rules/flapping';
+import type { MaintenanceWindow } from '../rules/maintenance';
 import type { Thresholds } from '../rules/thresholds';
 import type { AlertEvent, Health, Incident, IsoTimes, MonitorCounters, Rejection, RetailerStatus, RunSummary, Silence } from '../rules/types';
 import { UNIT_MS } from '../shared/duration';
@@ -133,7 +135,14 @@ export function formatThresholds(t: Thresholds): string {
     `stale after ${formatDuration(t.staleAfterMs)}`,
     `SKU drop ${t.skuDropPct}% vs last ${t.skuWindow} runs (min ${t.skuMinSamples})`,
     `re-notify ${t.renotifyEveryMs ? `every ${formatDuration(t.renotifyEveryMs)}` : 'off'}`,
+    ...(t.flapCount !== undefined || t.flapWindowMs !== undefined || t.flapQuietMs !== undefined ? [formatFlap(t)] : []),
   ].join(' · ');
+}
+
+/** Flap control as set (defaults filled in), e.g. 'flapping at 3 fires in 1h, closes after 30m quiet'. */
+function formatFlap(t: Thresholds): string {
+  const f = flapSettings(t);
+  return f.flapCount ? `flapping at ${f.flapCount} fires in ${formatDuration(f.flapWindowMs)}, closes after ${formatDuration(f.flapQuietMs)} quiet` : 'flap control off';
 }
 
 /** Only the thresholds a `thresholds` command changed, e.g. 'failure streak 3 · re-notify off'. */
@@ -145,7 +154,15 @@ export function formatThresholdChanges(t: Partial<Thresholds>): string {
   if (t.skuWindow !== undefined) parts.push(`SKU window ${t.skuWindow} runs`);
   if (t.skuMinSamples !== undefined) parts.push(`SKU min samples ${t.skuMinSamples}`);
   if (t.renotifyEveryMs !== undefined) parts.push(t.renotifyEveryMs ? `re-notify every ${formatDuration(t.renotifyEveryMs)}` : 're-notify off');
+  if (t.flapCount !== undefined) parts.push(t.flapCount ? `flapping at ${t.flapCount} fires` : 'flap control off');
+  if (t.flapWindowMs !== undefined) parts.push(`flap window ${formatDuration(t.flapWindowMs)}`);
+  if (t.flapQuietMs !== undefined) parts.push(`flap quiet ${formatDuration(t.flapQuietMs)}`);
   return parts.join(' · ');
+}
+
+/** One line per maintenance window, the active ones marked. */
+export function formatWindows(windows: Array<IsoTimes<MaintenanceWindow>>, active: string[]): string[] {
+  return windows.map((w) => `${active.includes(w.id) ? '[ACTIVE] ' : ''}${w.id}: ${w.spec}${w.retailer ? '' : ' (fleet-wide)'} — ${w.reason} (by ${w.by})`);
 }
 
 export const formatSilence = (s: SilenceView, now: number): string =>
@@ -173,7 +190,7 @@ export function renderAlerts(alerts: AlertView[], now: number, colour: boolean):
 }
 
 function runNote(r: RunView): string {
-  const notes = [r.error, r.outOfOrder && 'out of order', r.skuDrop && 'SKU drop'].filter((n): n is string => !!n);
+  const notes = [r.error, r.outOfOrder && 'out of order', r.skuDrop && 'SKU drop', r.inMaintenance && 'in maintenance'].filter((n): n is string => !!n);
   return cut(notes.join('; '), 60);
 }
 
@@ -188,6 +205,7 @@ export function renderRetailer(d: RetailerView, now: number, colour: boolean): s
     row('stale at', `${d.staleDeadline} (${age(d.staleDeadline, now)})`),
     row('thresholds', formatThresholds(d.thresholds)),
     row('silences', d.silences.length ? d.silences.map((s) => formatSilence(s, now)).join('\n' + ' '.repeat(17)) : '—'),
+    ...(d.maintenance?.length ? [row('maintenance', formatWindows(d.maintenance, d.activeMaintenance ?? []).join('\n' + ' '.repeat(17)))] : []),
     row('runs', `${d.totals.runs} total, ${d.totals.failures} failed, ${d.totals.outOfOrder} out of order`),
   ];
   if (d.openIncidents.length) lines.push('', 'open incidents:', renderIncidents(d.openIncidents, now, colour));

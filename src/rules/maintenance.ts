@@ -268,11 +268,6 @@ export const removeMaintenanceArgsSchema = z
   .strict();
 export type RemoveMaintenanceArgs = z.input<typeof removeMaintenanceArgsSchema>;
 
-/** A one-line description of a window for people. */
-export function describeWindow(w: MaintenanceWindow): string {
-  return `${w.id}: ${w.spec}${w.retailer ? '' : ' (fleet-wide)'} — ${w.reason} (by ${w.by})`;
-}
-
 /** Is this a well-formed stored window? (Old or hand-edited settings must not wedge a monitor.) */
 export function isStoredWindow(v: unknown): v is MaintenanceWindow {
   const w = v as Partial<MaintenanceWindow> | null;
