@@ -349,7 +349,6 @@ export class RetailerMonitor {
     const alerts: AlertEvent[] = [];
     this.lastNow = Math.max(this.lastNow, now);
     r.silences = r.silences.filter((s) => s.until > now);
-    if (r.maintenance?.some((w) => windowOver(w, now))) r.maintenance = r.maintenance.filter((w) => !windowOver(w, now));
     if (r.flaps) r.flaps = pruneFires(r.flaps, now, flapSettings(t));
     alerts.push(...this.closeQuietFlapping(now));
     // Every incident that fired silenced and that no silence covers any more is announced now (at most once).
@@ -381,6 +380,8 @@ export class RetailerMonitor {
         }
       }
     }
+    // One-off windows that are over go (after the announcements above, which name the window).
+    if (r.maintenance?.some((w) => windowOver(w, now))) r.maintenance = r.maintenance.filter((w) => !windowOver(w, now));
     return sendable(alerts);
   }
 
