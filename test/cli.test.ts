@@ -44,7 +44,7 @@ describe('format and arguments (pure)', () => {
       retailers: [],
       counters: { accepted: 3, rejected: 1, duplicates: 0, outOfOrder: 2 },
       recentRejections: [{ at: '1970-01-01T00:00:00.000Z', reason: 'run report: status: bad', retailer: 'spar' }],
-      defaults: { failureStreak: 2, staleAfterMs: 1, skuDropPct: 30, skuWindow: 7, skuMinSamples: 3, renotifyEveryMs: 0 },
+      defaults: { failureStreak: 2, staleAfterMs: 1, skuDropPct: 30, skuWindow: 7, skuMinSamples: 3, renotifyEveryMs: 0, flapCount: 3, flapWindowMs: 3_600_000, flapQuietMs: 1_800_000 },
       expectedRetailers: ['ghost'],
       notRunning: ['ghost'],
       unreadable: [{ retailer: 'stuck', error: 'no answer within 5 s' }],
@@ -97,7 +97,7 @@ describe('format and arguments (pure)', () => {
     expect(() => silenceArgs({ retailer: 'checkers', until: '2026-11-27T09:00:00Z', reason: 'x', by: 'me' }, now)).toThrow(/in the past/);
     expect(thresholdsArgs({ retailer: 'checkers', staleAfter: '6h', renotifyEvery: 'off' })).toEqual({
       retailer: 'checkers',
-      thresholds: { staleAfterMs: 6 * 3_600_000, renotifyEveryMs: 0 },
+      thresholds: { staleAfterMs: 6 * 3_600_000, renotifyEveryMs: 0, flapCount: 3, flapWindowMs: 3_600_000, flapQuietMs: 1_800_000 },
     });
     expect(() => thresholdsArgs({ failureStreak: '0' })).toThrow(/--failure-streak/);
     expect(() => thresholdsArgs({})).toThrow(/nothing to change/);

@@ -25,7 +25,9 @@ import { HOUR_MS } from '../src/rules/thresholds';
 import {
   acknowledgeSignal,
   acknowledgeUpdate,
+  addMaintenanceUpdate,
   ingestionCompletedSignal,
+  removeMaintenanceUpdate,
   reprocessUpdate,
   retailerAlertsQuery,
   retailerQuery,
@@ -449,6 +451,91 @@ describe('reprocess', () => {
 });
 
 // ---- bad input -----------------------------------------------------------------------------------------
+
+describe('maintenance windows and flapping (issue 9)', () => {
+  it('an alert inside a maintenance window is recorded silenced, and announced at the window end if still open', async () => {
+    const retailer = 'window-mart';
+    await send(retailer, 'success');
+    // A one-off window from this minute for an hour, in UTC on the test server's clock (not across midnight).
+    let now = await env.currentTimeMs();
+    if (new Date(now).getUTCHours() >= 22) await sleepUntil(Date.parse(`${new Date(now + 3 * HOUR_MS).toISOString().slice(0, 10)}T00:05:00Z`));
+    now = await env.currentTimeMs();
+    const start = Math.floor(now / MIN) * MIN;
+    const end = start + HOUR_MS;
+    const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+    const spec = `once ${new Date(start).toISOString().slice(0, 10)} ${hhmm(start)}-${hhmm(end)} UTC`;
+    await expect(command(retailer, addMaintenanceUpdate, [{ retailer, spec: 'every sunday 04:00-02:00 UTC', reason: 'db upgrade' }])).rejects.toThrow(
+      /end 02:00 is not after start 04:00/,
+    );
+    const added = await command(retailer, addMaintenanceUpdate, [{ retailer, spec, reason: 'db upgrade', by: 'sam' }]);
+    expect(added.message).toMatch(/maintenance window window-mart\/action\/\d+ for window-mart: once .* UTC \(in effect now\)/);
+    const d = await detail(retailer);
+    expect(d.activeMaintenance).toEqual([added.actionId]);
+
+    await send(retailer, 'failure');
+    const fired = await send(retailer, 'failure');
+    expect(fired).toMatchObject({ health: 'silenced', opened: [{ rule: 'consecutive_failures' }] });
+    const id = fired.opened[0]!.id;
+    const [row] = await until('the silenced fire recorded', async () => {
+      const r = await alertRows(retailer);
+      return r.length > 0 && r;
+    });
+    expect(row).toMatchObject({ kind: 'fire', incident_id: id, silenced: true, delivered: false });
+    // The runs inside the window are marked (and so never enter a baseline).
+    expect((await detail(retailer)).recentRuns.filter((r) => r.inMaintenance)).toHaveLength(2);
+    await until('the window recorded in operator_actions', async () => {
+      const r = await tdb.db.selectFrom('operator_actions').selectAll().where('action_id', '=', added.actionId).executeTakeFirst();
+      return r?.action === 'maintenance_add' && r.by === 'sam';
+    });
+
+    await sleepUntil(end - MIN);
+    expect(posted(retailer)).toEqual([]);
+    await sleepUntil(end + MIN);
+    await hook.waitFor(() => posted(retailer).length >= 1);
+    expect(posted(retailer)).toEqual([expect.objectContaining({ kind: 'fire', rule: 'consecutive_failures', incidentId: id })]);
+    expect(posted(retailer)[0]!.summary).toMatch(/maintenance window ended; still open/);
+    expect((await detail(retailer)).health).toBe('unhealthy');
+    const removed = command(retailer, removeMaintenanceUpdate, [{ retailer, id: 'window-mart/action/999' }]);
+    await expect(removed).rejects.toThrow(/no maintenance window window-mart\/action\/999 on window-mart/);
+  });
+
+  it('a flapping retailer sends one flapping notice instead of a stream, then one resolve after a quiet period', async () => {
+    const retailer = 'flap-mart';
+    await send(retailer, 'success');
+    const cycle = async () => {
+      await send(retailer, 'failure');
+      await send(retailer, 'failure');
+      await send(retailer, 'success');
+    };
+    for (let i = 0; i < 3; i++) await cycle();
+    await hook.waitFor(() => posted(retailer).length >= 5);
+    // The fleet sends the first of each (rule, kind) at once and the rest after its grouping window: order by id.
+    const notices = () => posted(retailer).sort((a, b) => a.eventId.localeCompare(b.eventId));
+    expect(kindsPosted(retailer).sort()).toEqual(['fire:consecutive_failures', 'fire:consecutive_failures', 'fire:consecutive_failures', 'resolve:consecutive_failures', 'resolve:consecutive_failures']);
+    const flapping = notices().find((p) => /FLAPPING/.test(p.summary))!;
+    expect(flapping.summary).toMatch(/consecutive_failures fired 3 times within 1 h/);
+    // More flips: held open, nothing more sent.
+    for (let i = 0; i < 3; i++) await cycle();
+    const held = await detail(retailer);
+    expect(held.openIncidents).toEqual([expect.objectContaining({ id: flapping.incidentId, flapping: expect.objectContaining({ flips: 6 }) })]);
+    expect(held.health).toBe('unhealthy');
+    expect(posted(retailer)).toHaveLength(5);
+    // Quiet for 30 minutes: one resolve for the flapping incident.
+    await sleepUntil((await env.currentTimeMs()) + 31 * MIN);
+    await hook.waitFor(() => posted(retailer).length >= 6);
+    const resolve = posted(retailer).at(-1)!;
+    expect(resolve).toMatchObject({ kind: 'resolve', incidentId: flapping.incidentId });
+    expect(resolve.summary).toMatch(/stopped flapping — quiet for 30 min after 6 fires/);
+    expect((await detail(retailer)).openIncidents).toEqual([]);
+    const rows = await until('all alert events recorded', async () => {
+      const r = await alertRows(retailer);
+      return r.length === 6 && r;
+    });
+    // (Rows are recorded in delivery order, which the fleet's grouping window may change.)
+    expect(rows.map((r) => r.kind).sort()).toEqual(['fire', 'fire', 'fire', 'resolve', 'resolve', 'resolve']);
+    expect(rows.filter((r) => r.incident_id === flapping.incidentId).map((r) => r.kind)).toEqual(['fire', 'resolve']);
+  });
+});
 
 describe('bad input', () => {
   const base = () => ({

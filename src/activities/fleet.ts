@@ -6,9 +6,11 @@
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { configuredChannels, type MonitorConfig } from '../config';
 import { runningRetailerMonitorsQuery } from '../shared/visibility';
+import type { MaintenanceWindow } from '../rules/maintenance';
 import type { Thresholds } from '../rules/thresholds';
 import type { AlertEvent } from '../rules/types';
-import { alertEventsSignal, DEFAULTS, fleetConfigQuery, fleetDefaultsSignal, SEARCH_ATTRIBUTES } from '../shared/messages';
+import type { SignalDefinition } from '@temporalio/client';
+import { alertEventsSignal, DEFAULTS, fleetConfigQuery, fleetDefaultsSignal, fleetMaintenanceSignal, SEARCH_ATTRIBUTES } from '../shared/messages';
 import { currentContext } from './http';
 import type { FleetActivities } from './types';
 import { isUnavailableHere } from './grpc';
@@ -69,10 +71,11 @@ export function createFleetActivities(config: MonitorConfig, client: Client): Fl
       });
     },
 
-    async monitorContext({ fleetWorkflowId }: { fleetWorkflowId: string }): Promise<{ defaults?: Thresholds; searchAttributes: boolean }> {
+    async monitorContext({ fleetWorkflowId }: { fleetWorkflowId: string }): Promise<{ defaults?: Thresholds; maintenance?: MaintenanceWindow[]; searchAttributes: boolean }> {
       let defaults: Thresholds | undefined;
+      let maintenance: MaintenanceWindow[] | undefined;
       try {
-        defaults = (await client.workflow.getHandle(fleetWorkflowId).query(fleetConfigQuery)).defaults;
+        ({ defaults, maintenance } = await client.workflow.getHandle(fleetWorkflowId).query(fleetConfigQuery));
       } catch (err) {
         // No fleet (yet), or it cannot answer: the retailer monitor starts on the built-in defaults and the
         // fleet pushes its own when it runs.
@@ -80,7 +83,7 @@ export function createFleetActivities(config: MonitorConfig, client: Client): Fl
           currentContext()?.log.warn('Fleet config query failed; using built-in thresholds', { fleetWorkflowId, error: (err as Error).message });
         }
       }
-      return { ...(defaults ? { defaults } : {}), searchAttributes: await searchAttributesReady() };
+      return { ...(defaults ? { defaults } : {}), ...(maintenance?.length ? { maintenance } : {}), searchAttributes: await searchAttributesReady() };
     },
 
     async ensureRetailerMonitors({ retailers, fleetWorkflowId, retailerWorkflowIdPrefix }): Promise<{ started: string[] }> {
@@ -108,23 +111,32 @@ export function createFleetActivities(config: MonitorConfig, client: Client): Fl
     },
 
     async pushFleetDefaults({ defaults, retailerWorkflowIdPrefix }: { defaults: Thresholds; retailerWorkflowIdPrefix: string }): Promise<{ signalled: number }> {
-      const ids: string[] = [];
-      for await (const wf of client.workflow.list({ query: runningRetailerMonitorsQuery(retailerWorkflowIdPrefix) })) {
-        ids.push(wf.workflowId);
-        if (ids.length % 100 === 0) currentContext()?.heartbeat({ listed: ids.length });
-      }
-      let signalled = 0;
-      await mapBounded(ids, FLEET_CONCURRENCY, async (workflowId) => {
-        try {
-          await client.workflow.getHandle(workflowId).signal(fleetDefaultsSignal, defaults);
-          signalled++;
-        } catch (err) {
-          if (!(err instanceof WorkflowNotFoundError)) throw err; // closed since it was listed: nothing to tell
-        } finally {
-          currentContext()?.heartbeat({ listed: ids.length, signalled });
-        }
-      });
-      return { signalled };
+      return signalEveryMonitor(retailerWorkflowIdPrefix, fleetDefaultsSignal, defaults);
+    },
+
+    async pushFleetMaintenance({ maintenance, retailerWorkflowIdPrefix }: { maintenance: MaintenanceWindow[]; retailerWorkflowIdPrefix: string }): Promise<{ signalled: number }> {
+      return signalEveryMonitor(retailerWorkflowIdPrefix, fleetMaintenanceSignal, maintenance);
     },
   };
+
+  /** Signal every running retailer monitor (listed through visibility); one closed meanwhile is skipped. */
+  async function signalEveryMonitor<T>(retailerWorkflowIdPrefix: string, signal: SignalDefinition<[T]>, arg: T): Promise<{ signalled: number }> {
+    const ids: string[] = [];
+    for await (const wf of client.workflow.list({ query: runningRetailerMonitorsQuery(retailerWorkflowIdPrefix) })) {
+      ids.push(wf.workflowId);
+      if (ids.length % 100 === 0) currentContext()?.heartbeat({ listed: ids.length });
+    }
+    let signalled = 0;
+    await mapBounded(ids, FLEET_CONCURRENCY, async (workflowId) => {
+      try {
+        await client.workflow.getHandle(workflowId).signal(signal, arg);
+        signalled++;
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err; // closed since it was listed: nothing to tell
+      } finally {
+        currentContext()?.heartbeat({ listed: ids.length, signalled });
+      }
+    });
+    return { signalled };
+  }
 }

@@ -5,6 +5,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database, RetailerSettingsJson } from '../db/schema';
+import { isStoredWindow } from '../rules/maintenance';
 import type { ThresholdOverrides } from '../rules/thresholds';
 import type { AlertFigures, Incident, RuleId, RunSummary, Silence } from '../rules/types';
 import { runFromRow } from './postgres-rows';
@@ -139,6 +140,7 @@ export async function restoreRetailer(db: Kysely<Database>, req: RestoreRequest)
     actionSeq: num(action_seq),
     ...(settings?.overrides ? { overrides: settings.overrides as ThresholdOverrides } : {}),
     silences: Array.isArray(settings?.silences) ? (settings.silences as Silence[]) : [],
+    ...(Array.isArray(settings?.maintenance) ? { maintenance: settings.maintenance.filter(isStoredWindow) } : {}),
     totals: { runs: num(totals.runs), failures: num(totals.failures), outOfOrder: num(totals.out_of_order) },
   };
 }

@@ -137,7 +137,11 @@ export function actionRow(a: OperatorAction) {
  * next status write completes); when it has one, only `settings` is updated.
  */
 export function settingsRow(s: RetailerSettings, now: number) {
-  const json: RetailerSettingsJson = { silences: s.silences, ...(s.overrides ? { overrides: { ...s.overrides } } : {}) };
+  const json: RetailerSettingsJson = {
+    silences: s.silences,
+    ...(s.overrides ? { overrides: { ...s.overrides } } : {}),
+    ...(s.maintenance?.length ? { maintenance: s.maintenance } : {}),
+  };
   return {
     retailer: s.retailer,
     health: 'healthy',

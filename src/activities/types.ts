@@ -3,6 +3,7 @@
  * (postgres.ts, slack.ts, webhook.ts, email.ts, console.ts, temporal.ts, fleet.ts); the workflows see only these
  * signatures.
  */
+import type { MaintenanceWindow } from '../rules/maintenance';
 import type { ThresholdOverrides, Thresholds } from '../rules/thresholds';
 import type { RetailerRestore } from '../rules/retailer-monitor';
 import type { AlertEvent, RetailerStatus, RunSummary, Silence } from '../rules/types';
@@ -29,6 +30,8 @@ export interface RetailerSettings {
   retailer: string;
   overrides?: ThresholdOverrides;
   silences: Silence[];
+  /** The retailer's own maintenance windows, if any. */
+  maintenance?: MaintenanceWindow[];
 }
 
 /** A row Postgres refused for a data reason; recorded in `quarantine` and skipped. */
@@ -86,11 +89,13 @@ export interface FleetActivities {
   /** Hand alert events to the fleet workflow (signal-with-start, so a terminated fleet comes back). */
   forwardAlerts(req: { fleetWorkflowId: string; events: AlertEvent[] }): Promise<void>;
   /** The fleet's default thresholds and whether the custom search attributes are registered. */
-  monitorContext(req: { fleetWorkflowId: string }): Promise<{ defaults?: Thresholds; searchAttributes: boolean }>;
+  monitorContext(req: { fleetWorkflowId: string }): Promise<{ defaults?: Thresholds; maintenance?: MaintenanceWindow[]; searchAttributes: boolean }>;
   /** Start the retailer monitors of `retailers` that are not running (conflict policy use-existing). */
   ensureRetailerMonitors(req: { retailers: string[]; fleetWorkflowId: string; retailerWorkflowIdPrefix: string }): Promise<{ started: string[] }>;
   /** Signal every running retailer monitor the new fleet defaults. */
   pushFleetDefaults(req: { defaults: Thresholds; retailerWorkflowIdPrefix: string }): Promise<{ signalled: number }>;
+  /** Signal every running retailer monitor the fleet-wide maintenance windows. */
+  pushFleetMaintenance(req: { maintenance: MaintenanceWindow[]; retailerWorkflowIdPrefix: string }): Promise<{ signalled: number }>;
 }
 
 export interface StaleDiagnosisRequest {

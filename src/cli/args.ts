@@ -16,6 +16,7 @@ import {
   unsilenceArgsSchema,
 } from '../shared/operator';
 import { runReportSchema, type RunReportInput } from '../shared/report';
+import { addMaintenanceArgsSchema, removeMaintenanceArgsSchema, type AddMaintenanceArgs, type RemoveMaintenanceArgs } from '../rules/maintenance';
 import { usageError } from './errors';
 import { parseDuration } from './format';
 
@@ -35,6 +36,9 @@ const FLAG: Record<string, string> = {
   'thresholds.runDuration': '--run-duration',
   'thresholds.durationRisePct': '--duration-rise-pct',
   'thresholds.durationMinRiseMs': '--duration-min-rise',
+  'thresholds.flapCount': '--flap-count',
+  'thresholds.flapWindowMs': '--flap-window',
+  'thresholds.flapQuietMs': '--flap-quiet',
 };
 
 /**
@@ -112,6 +116,9 @@ export interface ThresholdOptions {
   runDuration?: string;
   durationRisePct?: string;
   durationMinRise?: string;
+  flapCount?: string;
+  flapWindow?: string;
+  flapQuiet?: string;
 }
 
 /** `on` / `off` (also true/false, yes/no) for a rule switch. */
@@ -144,8 +151,11 @@ export function thresholdsArgs(o: ThresholdOptions): SetThresholdsArgs {
     t.renotifyEveryMs = /^(off|0)$/i.test(o.renotifyEvery) ? 0 : durationOption('--renotify-every', o.renotifyEvery);
   }
   baselineThresholds(o, t);
+  if (o.flapCount !== undefined) t.flapCount = /^off$/i.test(o.flapCount) ? 0 : numberOption('--flap-count', o.flapCount);
+  if (o.flapWindow !== undefined) t.flapWindowMs = durationOption('--flap-window', o.flapWindow);
+  if (o.flapQuiet !== undefined) t.flapQuietMs = durationOption('--flap-quiet', o.flapQuiet);
   if (Object.keys(t).length === 0) {
-    throw usageError('nothing to change: give at least one of --failure-streak, --stale-after, --sku-drop-pct, --sku-window, --sku-min-samples, --renotify-every (or a baseline rule option, see --help)');
+    throw usageError('nothing to change: give at least one of --failure-streak, --stale-after, --sku-drop-pct, --sku-window, --sku-min-samples, --renotify-every, --flap-count, --flap-window, --flap-quiet (or a baseline rule option, see --help)');
   }
   return validate(setThresholdsArgsSchema, { retailer: o.retailer, thresholds: t });
 }
@@ -222,4 +232,18 @@ export function expectedArgs(retailers: string[], remove: boolean, by: string): 
   });
   const unique = [...new Set(slugs)];
   return remove ? { remove: unique, by } : { add: unique, by };
+}
+
+/**
+ * `maintenance add <spec...>`: the words of the spec joined (quoting is optional), checked with the schema
+ * the monitors' validators apply; sent as text (the monitor parses it again).
+ */
+export function maintenanceAddArgs(spec: string[], o: { retailer?: string; reason?: string; by: string }): AddMaintenanceArgs {
+  const a: AddMaintenanceArgs = { ...(o.retailer !== undefined ? { retailer: o.retailer } : {}), spec: spec.join(' '), reason: o.reason ?? '', by: o.by };
+  validate(addMaintenanceArgsSchema, a, { positional: ['spec'] });
+  return a;
+}
+
+export function maintenanceRemoveArgs(id: string, o: { retailer?: string; by: string }): RemoveMaintenanceArgs {
+  return validate(removeMaintenanceArgsSchema, { ...(o.retailer !== undefined ? { retailer: o.retailer } : {}), id, by: o.by }, { positional: ['id'] });
 }

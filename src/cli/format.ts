@@ -4,6 +4,8 @@
  * Query results carry ISO-8601 times (src/rules/types.ts `IsoTimes`); ages are computed from them here.
  */
 import Table from 'cli-table3';
+import { flapSettings } from '../rules/flapping';
+import type { MaintenanceWindow } from '../rules/maintenance';
 import type { Thresholds } from '../rules/thresholds';
 import { baselineSettings, type BaselineSettings } from '../rules/baseline-settings';
 import type { AlertEvent, Health, Incident, IsoTimes, MonitorCounters, Rejection, RetailerStatus, RunSummary, Silence } from '../rules/types';
@@ -140,6 +142,7 @@ export function formatThresholds(t: Thresholds): string {
     `SKU drop ${t.skuDropPct}% vs last ${t.skuWindow} runs (min ${t.skuMinSamples})`,
     `re-notify ${t.renotifyEveryMs ? `every ${formatDuration(t.renotifyEveryMs)}` : 'off'}`,
     formatBaselineSettings(baselineSettings(t)),
+    ...(t.flapCount !== undefined || t.flapWindowMs !== undefined || t.flapQuietMs !== undefined ? [formatFlap(t)] : []),
   ].join(' · ');
 }
 
@@ -151,6 +154,12 @@ export function formatBaselineSettings(b: BaselineSettings): string {
     `run_duration ${b.runDuration ? `on (+${b.durationRisePct}%, +${formatDuration(b.durationMinRiseMs)}, ${b.robustMads} MADs)` : 'off'}`,
     `timezone ${b.timezone}`,
   ].join(' · ');
+}
+
+/** Flap control as set (defaults filled in), e.g. 'flapping at 3 fires in 1h, closes after 30m quiet'. */
+function formatFlap(t: Thresholds): string {
+  const f = flapSettings(t);
+  return f.flapCount ? `flapping at ${f.flapCount} fires in ${formatDuration(f.flapWindowMs)}, closes after ${formatDuration(f.flapQuietMs)} quiet` : 'flap control off';
 }
 
 /** Only the thresholds a `thresholds` command changed, e.g. 'failure streak 3 · re-notify off'. */
@@ -170,7 +179,15 @@ export function formatThresholdChanges(t: Partial<Thresholds>): string {
   if (t.runDuration !== undefined) parts.push(`run_duration ${t.runDuration ? 'on' : 'off'}`);
   if (t.durationRisePct !== undefined) parts.push(`duration rise ${t.durationRisePct}%`);
   if (t.durationMinRiseMs !== undefined) parts.push(`duration min rise ${formatDuration(t.durationMinRiseMs)}`);
+  if (t.flapCount !== undefined) parts.push(t.flapCount ? `flapping at ${t.flapCount} fires` : 'flap control off');
+  if (t.flapWindowMs !== undefined) parts.push(`flap window ${formatDuration(t.flapWindowMs)}`);
+  if (t.flapQuietMs !== undefined) parts.push(`flap quiet ${formatDuration(t.flapQuietMs)}`);
   return parts.join(' · ');
+}
+
+/** One line per maintenance window, the active ones marked. */
+export function formatWindows(windows: Array<IsoTimes<MaintenanceWindow>>, active: string[]): string[] {
+  return windows.map((w) => `${active.includes(w.id) ? '[ACTIVE] ' : ''}${w.id}: ${w.spec}${w.retailer ? '' : ' (fleet-wide)'} — ${w.reason} (by ${w.by})`);
 }
 
 export const formatSilence = (s: SilenceView, now: number): string =>
@@ -198,7 +215,7 @@ export function renderAlerts(alerts: AlertView[], now: number, colour: boolean):
 }
 
 function runNote(r: RunView): string {
-  const notes = [r.error, r.outOfOrder && 'out of order', r.skuDrop && 'SKU drop'].filter((n): n is string => !!n);
+  const notes = [r.error, r.outOfOrder && 'out of order', r.skuDrop && 'SKU drop', r.inMaintenance && 'in maintenance'].filter((n): n is string => !!n);
   return cut(notes.join('; '), 60);
 }
 
@@ -213,6 +230,7 @@ export function renderRetailer(d: RetailerView, now: number, colour: boolean): s
     row('stale at', `${d.staleDeadline} (${age(d.staleDeadline, now)})`),
     row('thresholds', formatThresholds(d.thresholds)),
     row('silences', d.silences.length ? d.silences.map((s) => formatSilence(s, now)).join('\n' + ' '.repeat(17)) : '—'),
+    ...(d.maintenance?.length ? [row('maintenance', formatWindows(d.maintenance, d.activeMaintenance ?? []).join('\n' + ' '.repeat(17)))] : []),
     row('runs', `${d.totals.runs} total, ${d.totals.failures} failed, ${d.totals.outOfOrder} out of order`),
   ];
   if (d.openIncidents.length) lines.push('', 'open incidents:', renderIncidents(d.openIncidents, now, colour));

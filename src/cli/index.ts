@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { loadConfig, type LoadedConfig } from '../config';
 import { RULES } from '../rules/types';
 import { defaultBy } from './args';
+import * as maintenance from './commands/maintenance';
 import { migrate } from './commands/migrate';
 import * as operate from './commands/operate';
 import * as read from './commands/read';
@@ -155,9 +156,43 @@ export function buildProgram(): Command {
     .option('--run-duration <on|off>', 'rule run_duration (default on)')
     .option('--duration-rise-pct <pct>', 'run_duration also needs the run this % longer than typical')
     .option('--duration-min-rise <duration>', 'run_duration also needs the run this much longer than typical (e.g. 5m)')
+    .option('--flap-count <n|off>', 'fires of one rule within --flap-window that make it flapping (held open as one incident); default 3')
+    .option('--flap-window <duration>', 'window for --flap-count (default 1h)')
+    .option('--flap-quiet <duration>', 'a flapping incident closes after this long without re-firing (default 30m)')
     .action((o, cmd: Command) => {
       const { g, out } = ctx(cmd);
       return operate.thresholds(g, out, o);
+    });
+
+  const windows = program
+    .command('maintenance')
+    .description('recurring or one-off maintenance windows (per retailer or fleet-wide): alerts inside are recorded silenced, runs inside stay out of baselines');
+  windows
+    .command('add <spec...>')
+    .description("add a window: 'every sunday 02:00-04:00 Africa/Johannesburg', 'every mon,thu 22:00-23:30 UTC', 'once 2026-12-24 18:00-23:00 Europe/London'")
+    .option('--retailer <id>', 'only this retailer (default: fleet-wide)')
+    .requiredOption('--reason <text>', 'why (shown in status and the audit trail)')
+    .addOption(by())
+    .action((spec: string[], o: { retailer?: string; reason: string; by: string }, cmd: Command) => {
+      const { g, out } = ctx(cmd);
+      return maintenance.add(g, out, spec, o);
+    });
+  windows
+    .command('list')
+    .description("the fleet-wide windows, or one retailer's (its own and the fleet's), active ones marked")
+    .option('--retailer <id>', 'this retailer')
+    .action((o: { retailer?: string }, cmd: Command) => {
+      const { g, out } = ctx(cmd);
+      return maintenance.list(g, out, o);
+    });
+  windows
+    .command('remove <id>')
+    .description('remove a window by id (checkers/action/7, fleet/action/3); incidents it kept quiet are announced')
+    .option('--retailer <id>', 'the retailer it belongs to (default: named by the id)')
+    .addOption(by())
+    .action((id: string, o: { retailer?: string; by: string }, cmd: Command) => {
+      const { g, out } = ctx(cmd);
+      return maintenance.remove(g, out, id, o);
     });
 
   program

@@ -51,6 +51,8 @@ export interface RetailerStatusTable {
 export interface RetailerSettingsJson {
   overrides?: Record<string, unknown>;
   silences: Array<{ rule: string; until: number; reason: string; by: string; createdAt: number }>;
+  /** The retailer's own maintenance windows (`MaintenanceWindow`, src/rules/maintenance.ts). */
+  maintenance?: unknown[];
 }
 
 export interface AlertEventsTable {

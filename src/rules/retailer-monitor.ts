@@ -7,6 +7,8 @@ import type { RunReport } from '../shared/report';
 import { BASELINE_RULE_METRIC, durationVerdict, promoVerdict, runDurationMs, skuRobust, warmUpSku, type BaselineVerdict, type RuleInput } from './baseline-rules';
 import { baselineSettings, type BaselineSettings } from './baseline-settings';
 import { BASELINE_METRICS, baselineAt, describeBaseline, excludeSample, recordSample, reindexWeekdays, weekdayIn, type BaselineMetric, type BaselineSample, type ExclusionReason } from './baselines';
+import { flapControlOn, flappingSummary, flapSettings, pruneFires, quietDeadline, recordFire, stoppedFlappingSummary } from './flapping';
+import { isInWindow, MAX_WINDOWS, nextBoundary, windowActive, windowOver, type MaintenanceWindow } from './maintenance';
 import { DEFAULT_THRESHOLDS, HOUR_MS, resolveThresholds, type ThresholdOverrides, type Thresholds } from './thresholds';
 import type {
   AlertEvent,
@@ -59,9 +61,15 @@ export interface RetailerRestore {
   overrides?: ThresholdOverrides;
   silences: Silence[];
   totals: { runs: number; failures: number; outOfOrder: number };
+  /** The retailer's own maintenance windows (from `retailer_status.settings`). */
+  maintenance?: MaintenanceWindow[];
 }
 
 const RULE_ORDER: readonly RuleId[] = ['consecutive_failures', 'sku_drop', 'stale', 'promo_drop', 'run_duration'];
+
+/** Events that stand for "held open as flapping": no notification; filtered out before they leave the engine. */
+const HELD_MARKERS = new WeakSet<AlertEvent>();
+const sendable = (alerts: AlertEvent[]) => alerts.filter((a) => !HELD_MARKERS.has(a));
 
 function pushBounded<T>(list: T[], item: T, max: number): void {
   list.push(item);
@@ -171,6 +179,10 @@ export class RetailerMonitor {
    * figures): for a workflow run whose history began before them (see BASELINES_PATCH). Not in the snapshot.
    */
   private legacy = false;
+  /** Flap control applies (off only for workflow histories recorded before it existed). */
+  private flapControl = true;
+  /** The latest `now` a caller gave (for nextDeadline called without one). */
+  private lastNow = 0;
 
   constructor(snapshot: RetailerSnapshot) {
     // Deep copy so a snapshot handed in (workflow input, test fixture) is never mutated behind its owner.
@@ -250,6 +262,7 @@ export class RetailerMonitor {
     }
     r.overrides = from.overrides;
     r.silences = from.silences;
+    if (from.maintenance?.length) r.maintenance = from.maintenance.slice(-MAX_WINDOWS);
     r.totals = { ...from.totals };
     this.s.incidentSeq = Math.max(this.s.incidentSeq, from.incidentSeq);
     this.s.actionSeq = Math.max(this.s.actionSeq, from.actionSeq);
@@ -299,6 +312,8 @@ export class RetailerMonitor {
       workflowId: report.workflowId,
       workflowRunId: report.workflowRunId,
     };
+    this.lastNow = Math.max(this.lastNow, now);
+    if (this.inMaintenance(run.finishedAt)) run.inMaintenance = true;
     r.totals.runs++;
     if (run.status === 'failure') r.totals.failures++;
 
@@ -341,7 +356,7 @@ export class RetailerMonitor {
       r.baselineSamples = recordSample(this.samples, sampleOf(this.samples, run, this.baseline.timezone, opts.inMaintenance));
     }
     pushBounded(r.recentRuns, forRecent(run), KEEP.recentRuns);
-    return { outcome: 'accepted', run, alerts };
+    return { outcome: 'accepted', run, alerts: sendable(alerts) };
   }
 
   private evaluateSku(run: RunSummary, t: Thresholds, now: number): AlertEvent[] {
@@ -388,7 +403,8 @@ export class RetailerMonitor {
     if (open) {
       alerts.push(this.close('sku_drop', now, `${r.retailer}: SKU count back to ${sku} (trailing average ${figures.trailingAverage ?? 'n/a'})`, run));
     }
-    r.skuBaseline = [...baseline, sku].slice(-t.skuWindow);
+    // A run inside a maintenance window never trains the baseline.
+    if (!run.inMaintenance) r.skuBaseline = [...baseline, sku].slice(-t.skuWindow);
     return alerts;
   }
 
@@ -437,13 +453,19 @@ export class RetailerMonitor {
   }
 
   /** The earliest moment something time-driven is due (stale fire, re-notify, silence expiry), if any. */
-  nextDeadline(): number | undefined {
+  nextDeadline(now?: number): number | undefined {
     const r = this.s.retailer;
     const due: number[] = [];
     if (!this.incident('stale')) due.push(this.staleDeadline());
     const every = this.resolved.renotifyEveryMs;
     if (every > 0) for (const inc of r.incidents) if (!inc.acknowledged) due.push(inc.lastNotifiedAt + every);
     for (const s of r.silences) due.push(s.until);
+    const boundary = nextBoundary(this.maintenanceWindows(), Math.max(now ?? 0, this.lastNow));
+    if (boundary !== undefined) due.push(boundary);
+    for (const inc of r.held ?? []) {
+      const quiet = quietDeadline(inc, flapSettings(this.resolved));
+      if (quiet !== undefined) due.push(quiet);
+    }
     return due.length ? Math.min(...due) : undefined;
   }
 
@@ -452,7 +474,10 @@ export class RetailerMonitor {
     const r = this.s.retailer;
     const t = this.resolved;
     const alerts: AlertEvent[] = [];
+    this.lastNow = Math.max(this.lastNow, now);
     r.silences = r.silences.filter((s) => s.until > now);
+    if (r.flaps) r.flaps = pruneFires(r.flaps, now, flapSettings(t));
+    alerts.push(...this.closeQuietFlapping(now));
     // Every incident that fired silenced and that no silence covers any more is announced now (at most once).
     alerts.push(...this.announceUnsilenced(now));
     const stale = this.incident('stale');
@@ -482,23 +507,35 @@ export class RetailerMonitor {
         }
       }
     }
-    return alerts;
+    // One-off windows that are over go (after the announcements above, which name the window).
+    if (r.maintenance?.some((w) => windowOver(w, now))) r.maintenance = r.maintenance.filter((w) => !windowOver(w, now));
+    return sendable(alerts);
   }
 
   /** Open incidents whose fire went out silenced and that no silence covers any more: announce them now. */
   private announceUnsilenced(now: number): AlertEvent[] {
     const out: AlertEvent[] = [];
-    for (const inc of this.s.retailer.incidents) {
+    for (const inc of this.allOpen()) {
       if (inc.announced || this.isSilenced(inc.rule, now)) continue;
       inc.notifyCount++;
       inc.lastNotifiedAt = now;
-      out.push(this.event(inc, 'fire', now, `${inc.summary} (silence ended; still open)`));
+      const why = isInWindow(this.maintenanceWindows(), inc.openedAt) ? 'maintenance window ended' : 'silence ended';
+      out.push(this.event(inc, 'fire', now, `${inc.summary} (${why}; still open)`));
     }
     return out;
   }
 
   private open(rule: RuleId, now: number, summary: string, figures: AlertFigures, run?: RunSummary): AlertEvent {
     const r = this.s.retailer;
+    const t = flapSettings(this.resolved);
+    const held = r.held?.find((i) => i.rule === rule);
+    if (held) return this.refireHeld(held, figures, now);
+    const fires = this.flapControl && flapControlOn(t) ? recordFire((r.flaps ??= []), rule, now, t) : 0;
+    const flapping = fires >= t.flapCount && flapControlOn(t);
+    if (flapping) {
+      summary = `${r.retailer}: ${flappingSummary(summary, rule, fires, t)}`;
+      figures = { ...figures, flips: fires };
+    }
     const inc: Incident = {
       id: `${r.retailer}/${rule}/${++this.s.incidentSeq}`,
       retailer: r.retailer,
@@ -512,6 +549,7 @@ export class RetailerMonitor {
       workflowId: run?.workflowId,
       workflowRunId: run?.workflowRunId,
       announced: false,
+      ...(flapping ? { flapping: { since: now, flips: fires } } : {}),
     };
     r.incidents.push(inc);
     return this.event(inc, 'fire', now, summary);
@@ -521,7 +559,89 @@ export class RetailerMonitor {
     const r = this.s.retailer;
     const inc = this.incident(rule)!;
     r.incidents = r.incidents.filter((i) => i !== inc);
+    if (inc.flapping && this.flapControl) return this.hold(inc, now);
     return this.event(inc, 'resolve', now, summary, run);
+  }
+
+  // ---- flap control (decisions in ./flapping.ts) ------------------------------------------------
+
+  setFlapControl(on: boolean): void {
+    this.flapControl = on;
+  }
+
+  /** A flapping incident's condition cleared: keep it open, out of the rules' way, until it stays quiet. */
+  private hold(inc: Incident, now: number): AlertEvent {
+    const r = this.s.retailer;
+    inc.flapping = { ...inc.flapping!, clearedAt: now };
+    (r.held ??= []).push(inc);
+    return this.heldMarker(inc, now);
+  }
+
+  /** The condition of a held flapping incident holds again: the same incident continues, nothing is sent. */
+  private refireHeld(inc: Incident, figures: AlertFigures, now: number): AlertEvent {
+    const r = this.s.retailer;
+    r.held = (r.held ?? []).filter((i) => i !== inc);
+    const flips = (inc.flapping?.flips ?? 0) + 1;
+    inc.flapping = { since: inc.flapping?.since ?? now, flips };
+    inc.figures = { ...figures, flips };
+    r.incidents.push(inc);
+    return this.heldMarker(inc, now);
+  }
+
+  private heldMarker(inc: Incident, now: number): AlertEvent {
+    const marker: AlertEvent = { eventId: `${inc.id}/held`, incidentId: inc.id, kind: 'renotify', retailer: inc.retailer, rule: inc.rule, at: now, openedAt: inc.openedAt, summary: inc.summary, figures: {} };
+    HELD_MARKERS.add(marker);
+    return marker;
+  }
+
+  /** Held flapping incidents whose condition stayed clear for the quiet period resolve now. */
+  private closeQuietFlapping(now: number): AlertEvent[] {
+    const r = this.s.retailer;
+    const out: AlertEvent[] = [];
+    for (const inc of r.held ?? []) {
+      const quiet = quietDeadline(inc, flapSettings(this.resolved));
+      if (quiet === undefined || now < quiet) continue;
+      r.held = r.held!.filter((i) => i !== inc);
+      out.push(this.event(inc, 'resolve', now, stoppedFlappingSummary(r.retailer, inc, flapSettings(this.resolved))));
+    }
+    return out;
+  }
+
+  /** Open incidents, held flapping ones included. */
+  private allOpen(): Incident[] {
+    return [...this.s.retailer.incidents, ...(this.s.retailer.held ?? [])];
+  }
+
+  // ---- maintenance windows (decisions in ./maintenance.ts) ----------------------------------------
+
+  /** The windows that apply to this retailer: its own and the fleet-wide ones. */
+  maintenanceWindows(): MaintenanceWindow[] {
+    return [...(this.s.retailer.maintenance ?? []), ...(this.s.fleetMaintenance ?? [])];
+  }
+
+  inMaintenance(now: number): boolean {
+    return isInWindow(this.maintenanceWindows(), now);
+  }
+
+  /** Add one of this retailer's windows; false when the limit is reached. */
+  addMaintenance(w: MaintenanceWindow): boolean {
+    const r = this.s.retailer;
+    if ((r.maintenance ?? []).length >= MAX_WINDOWS) return false;
+    r.maintenance = [...(r.maintenance ?? []), { ...w }];
+    return true;
+  }
+
+  /** Remove one of this retailer's windows by id; incidents it kept quiet are announced by the next timer run. */
+  removeMaintenance(id: string): MaintenanceWindow | undefined {
+    const r = this.s.retailer;
+    const w = (r.maintenance ?? []).find((x) => x.id === id);
+    if (w) r.maintenance = r.maintenance!.filter((x) => x !== w);
+    return w;
+  }
+
+  /** Fleet-wide windows changed (pushed by the fleet workflow). */
+  setFleetMaintenance(windows: MaintenanceWindow[]): void {
+    this.s.fleetMaintenance = windows.map((w) => ({ ...w }));
   }
 
   private event(inc: Incident, kind: AlertKind, now: number, summary: string, run?: RunSummary): AlertEvent {
@@ -584,16 +704,17 @@ export class RetailerMonitor {
   }
 
   isSilenced(rule: RuleId, now: number): boolean {
+    if (this.inMaintenance(now)) return true;
     return this.s.retailer.silences.some((s) => (s.rule === '*' || s.rule === rule) && s.until > now);
   }
 
   hasOpenIncident(incidentId: string): boolean {
-    return this.s.retailer.incidents.some((i) => i.id === incidentId);
+    return this.allOpen().some((i) => i.id === incidentId);
   }
 
   /** Acknowledge an open incident by id; stops its re-notifications. Returns false if no such open incident. */
   acknowledge(incidentId: string, ack: { by: string; note?: string }, now: number): boolean {
-    const inc = this.s.retailer.incidents.find((i) => i.id === incidentId);
+    const inc = this.allOpen().find((i) => i.id === incidentId);
     if (!inc) return false;
     inc.acknowledged = { by: ack.by, note: ack.note, at: now };
     // Acknowledged as bad: the run behind a baseline rule's incident never enters any baseline.
@@ -662,13 +783,13 @@ export class RetailerMonitor {
   // ---- views -------------------------------------------------------------------------------------
 
   health(now: number): Health {
-    const open = this.s.retailer.incidents;
+    const open = this.allOpen();
     if (open.length === 0) return 'healthy';
     return open.every((i) => this.isSilenced(i.rule, now)) ? 'silenced' : 'unhealthy';
   }
 
   openRules(): RuleId[] {
-    return this.s.retailer.incidents.map((i) => i.rule).sort();
+    return this.allOpen().map((i) => i.rule).sort();
   }
 
   status(now: number): RetailerStatus {
@@ -688,7 +809,14 @@ export class RetailerMonitor {
       silences: r.silences.filter((s) => s.until > now),
       thresholds: { ...t },
       totals: { ...r.totals },
+      ...this.maintenanceView(now),
     };
+  }
+
+  private maintenanceView(now: number): Pick<RetailerStatus, 'maintenance' | 'activeMaintenance'> {
+    const windows = this.maintenanceWindows();
+    if (windows.length === 0) return {};
+    return { maintenance: windows, activeMaintenance: windows.filter((w) => windowActive(w, now)).map((w) => w.id) };
   }
 
   detail(now: number): RetailerDetail {
@@ -715,13 +843,13 @@ export class RetailerMonitor {
     });
   }
 
-  settings(): { overrides?: ThresholdOverrides; silences: Silence[] } {
+  settings(): { overrides?: ThresholdOverrides; silences: Silence[]; maintenance?: MaintenanceWindow[] } {
     const r = this.s.retailer;
-    return { overrides: r.overrides ? { ...r.overrides } : undefined, silences: [...r.silences] };
+    return { overrides: r.overrides ? { ...r.overrides } : undefined, silences: [...r.silences], ...(r.maintenance?.length ? { maintenance: [...r.maintenance] } : {}) };
   }
 
   openIncidents(): Incident[] {
-    return [...this.s.retailer.incidents].sort((a, b) => a.openedAt - b.openedAt);
+    return this.allOpen().sort((a, b) => a.openedAt - b.openedAt);
   }
 
   recentAlerts(): AlertEvent[] {

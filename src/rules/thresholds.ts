@@ -16,6 +16,14 @@ export interface Thresholds extends BaselineSettingOverrides {
   skuMinSamples: number;
   /** Re-notify an open, unacknowledged incident this often (ms); 0 = never. */
   renotifyEveryMs: number;
+  /**
+   * Flap control (src/rules/flapping.ts): a rule that fires `flapCount` times within `flapWindowMs` is held
+   * open as one flapping incident, closed after `flapQuietMs` without re-firing. Optional: unset means
+   * FLAP_DEFAULTS (so state and views from before flap control read exactly as they did).
+   */
+  flapCount?: number;
+  flapWindowMs?: number;
+  flapQuietMs?: number;
 }
 
 export const HOUR_MS = 60 * 60 * 1000;
@@ -28,6 +36,9 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   skuMinSamples: 3,
   renotifyEveryMs: 0,
 };
+
+/** Flap control when not set: 3 fires of one rule within 1 h make it flapping; it closes after 30 min quiet. 0 turns it off. */
+export const FLAP_DEFAULTS = { flapCount: 3, flapWindowMs: HOUR_MS, flapQuietMs: 30 * 60_000 } as const;
 
 export const thresholdsSchema = z
   .object({
@@ -43,6 +54,9 @@ export const thresholdsSchema = z
       .max(30 * 24 * HOUR_MS)
       .refine((v) => v === 0 || v >= 60_000, 'renotifyEveryMs must be 0 (off) or at least one minute'),
     ...baselineSettingsShape,
+    flapCount: z.number().int().min(0).max(100).refine((v) => v !== 1, 'flapCount must be 0 (off) or at least 2').optional(),
+    flapWindowMs: z.number().int().min(60_000, 'flapWindowMs must be at least one minute').max(7 * 24 * HOUR_MS).optional(),
+    flapQuietMs: z.number().int().min(60_000, 'flapQuietMs must be at least one minute').max(7 * 24 * HOUR_MS).optional(),
   })
   .strict();
 
@@ -50,7 +64,8 @@ export const thresholdOverridesSchema = thresholdsSchema.partial();
 export type ThresholdOverrides = z.infer<typeof thresholdOverridesSchema>;
 
 export function resolveThresholds(defaults: Thresholds, overrides?: ThresholdOverrides): Thresholds {
-  const t = { ...defaults, ...(overrides ?? {}) };
+  // Defaults stored before a setting existed (an older snapshot) take the built-in value for it.
+  const t = { ...DEFAULT_THRESHOLDS, ...defaults, ...(overrides ?? {}) };
   // A window smaller than the minimum sample count could never fire; clamp so the rule stays meaningful.
   if (t.skuMinSamples > t.skuWindow) t.skuMinSamples = t.skuWindow;
   return t;

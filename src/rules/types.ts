@@ -1,5 +1,7 @@
 /** Data shapes of the monitor's durable state. Plain JSON so they travel through continue-as-new and queries. */
 import type { BaselineSample } from './baselines';
+import type { FlapRecord, FlapState } from './flapping';
+import type { MaintenanceWindow } from './maintenance';
 import type { ThresholdOverrides, Thresholds } from './thresholds';
 
 export const RULES = ['consecutive_failures', 'stale', 'sku_drop', 'promo_drop', 'run_duration'] as const;
@@ -29,6 +31,8 @@ export interface RunSummary {
   /** This run fired (or kept open) promo_drop / run_duration: kept out of that metric's baseline. */
   promoDrop?: boolean;
   longRun?: boolean;
+  /** Finished inside a maintenance window: recorded, but never part of a baseline. */
+  inMaintenance?: boolean;
 }
 
 /** The numbers an alert quotes. */
@@ -54,6 +58,8 @@ export interface AlertFigures {
   mads?: number;
   /** The robustMads setting the rule used. */
   madThreshold?: number;
+  /** Fires of a flapping incident's rule so far. */
+  flips?: number;
 }
 
 export interface Acknowledgement {
@@ -77,6 +83,8 @@ export interface Incident {
   acknowledged?: Acknowledgement;
   /** False while the fire was recorded silenced and not yet announced (announced when the silence ends). */
   announced: boolean;
+  /** Set while the incident is held open as flapping (src/rules/flapping.ts). */
+  flapping?: FlapState;
 }
 
 /** One fire / re-notify / resolve: what the alert activities send and `alert_events` records. */
@@ -129,6 +137,12 @@ export interface RetailerState {
   totals: { runs: number; failures: number; outOfOrder: number };
   /** Samples of the robust baselines (bounded, src/rules/baselines.ts); absent in snapshots from before them. */
   baselineSamples?: BaselineSample[];
+  /** This retailer's own maintenance windows (absent in older snapshots). */
+  maintenance?: MaintenanceWindow[];
+  /** Recent fire times per rule, for flap control (bounded; absent in older snapshots). */
+  flaps?: FlapRecord[];
+  /** Flapping incidents whose condition cleared, held open until quiet (absent in older snapshots). */
+  held?: Incident[];
 }
 
 export interface Rejection {
@@ -158,6 +172,8 @@ export interface RetailerSnapshot {
   counters: MonitorCounters;
   recentRejections: Rejection[];
   recentAlerts: AlertEvent[];
+  /** Fleet-wide maintenance windows as last pushed by the fleet workflow (absent in older snapshots). */
+  fleetMaintenance?: MaintenanceWindow[];
 }
 
 export type Health = 'healthy' | 'unhealthy' | 'silenced';
@@ -176,6 +192,9 @@ export interface RetailerStatus {
   silences: Silence[];
   thresholds: Thresholds;
   totals: RetailerState['totals'];
+  /** Maintenance windows that apply (own and fleet-wide), and the ids of those active now. */
+  maintenance?: MaintenanceWindow[];
+  activeMaintenance?: string[];
 }
 
 export interface RetailerDetail extends RetailerStatus {

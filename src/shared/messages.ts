@@ -10,6 +10,7 @@
  *   delivery with grouping. Its state grows with open incidents, never with healthy retailers.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AddMaintenanceArgs, MaintenanceWindow, RemoveMaintenanceArgs } from '../rules/maintenance';
 import type { ThresholdOverrides, Thresholds } from '../rules/thresholds';
 import type {
   AlertEvent,
@@ -75,7 +76,7 @@ export interface RetailerCarry {
 export interface OperatorActionInput {
   actionId: string;
   at: number;
-  action: 'silence' | 'unsilence' | 'acknowledge' | 'replay' | 'reprocess' | 'set_thresholds';
+  action: 'silence' | 'unsilence' | 'acknowledge' | 'replay' | 'reprocess' | 'set_thresholds' | 'maintenance_add' | 'maintenance_remove';
   retailer?: string;
   rule?: string;
   incidentId?: string;
@@ -193,6 +194,18 @@ export const reprocessSignal = defineSignal<[ReprocessArgs]>('reprocess');
 /** Pushed by the fleet workflow when the fleet defaults change. */
 export const fleetDefaultsSignal = defineSignal<[Thresholds]>('fleetDefaults');
 
+/**
+ * Maintenance windows (src/rules/maintenance.ts): alerts inside are recorded silenced and announced at the
+ * window's end if still open; runs inside never enter a baseline. `spec` is e.g.
+ * `every sunday 02:00-04:00 Africa/Johannesburg`. The same Update names on the fleet workflow (no retailer)
+ * add / remove fleet-wide windows, which the fleet pushes to every retailer monitor.
+ */
+export type { AddMaintenanceArgs, MaintenanceWindow, RemoveMaintenanceArgs };
+export const addMaintenanceUpdate = defineUpdate<OperatorResult, [AddMaintenanceArgs]>('addMaintenance');
+export const removeMaintenanceUpdate = defineUpdate<OperatorResult, [RemoveMaintenanceArgs]>('removeMaintenance');
+/** Pushed by the fleet workflow when the fleet-wide maintenance windows change. */
+export const fleetMaintenanceSignal = defineSignal<[MaintenanceWindow[]]>('fleetMaintenance');
+
 /** The retailer view with ISO times. */
 export type RetailerView = IsoTimes<RetailerDetail>;
 export const retailerQuery = defineQuery<RetailerView>('retailer');
@@ -236,6 +249,8 @@ export interface FleetCarry {
   recentAlerts: AlertEvent[];
   actionSeq: number;
   pendingActions: OperatorActionInput[];
+  /** Fleet-wide maintenance windows (absent when there are none, and in runs from before they existed). */
+  maintenance?: MaintenanceWindow[];
 }
 
 /** Alert events handed over by retailer monitors (through an activity: signal-with-start of the fleet). */
@@ -253,11 +268,20 @@ export interface FleetResult {
 }
 export const setFleetThresholdsUpdate = defineUpdate<FleetResult, [SetThresholdsArgs]>('setThresholds');
 export const setExpectedRetailersUpdate = defineUpdate<FleetResult, [ExpectedRetailersArgs]>('setExpectedRetailers');
+export interface FleetMaintenanceResult {
+  message: string;
+  actionId: string;
+  maintenance: MaintenanceWindow[];
+}
+export const addFleetMaintenanceUpdate = defineUpdate<FleetMaintenanceResult, [AddMaintenanceArgs]>('addMaintenance');
+export const removeFleetMaintenanceUpdate = defineUpdate<FleetMaintenanceResult, [RemoveMaintenanceArgs]>('removeMaintenance');
 
 export interface FleetConfigView {
   defaults: Thresholds;
   expectedRetailers: string[];
   groupWindowMs: number;
+  /** Fleet-wide maintenance windows (absent from fleets that predate them). */
+  maintenance?: MaintenanceWindow[];
 }
 export const fleetConfigQuery = defineQuery<FleetConfigView>('config');
 export const fleetIncidentsQuery = defineQuery<IsoTimes<FleetIncident>[]>('incidents');

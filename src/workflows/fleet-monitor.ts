@@ -24,11 +24,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AlertActivities, FleetActivities, PostgresActivities } from '../activities/types';
+import { addMaintenanceArgsSchema, MAX_WINDOWS, removeMaintenanceArgsSchema, windowOver, type MaintenanceWindow } from '../rules/maintenance';
 import { DEFAULT_THRESHOLDS, resolveThresholds, type Thresholds } from '../rules/thresholds';
 import { isoTimes, RULES, type AlertEvent } from '../rules/types';
 import {
+  addFleetMaintenanceUpdate,
   alertEventsSignal,
   DEFAULTS,
+  removeFleetMaintenanceUpdate,
   fleetAlertsQuery,
   fleetConfigQuery,
   fleetIncidentsQuery,
@@ -40,6 +43,7 @@ import {
   type FleetCarry,
   type FleetIncident,
   type FleetInput,
+  type FleetMaintenanceResult,
   type FleetResult,
   type OperatorActionInput,
 } from '../shared/messages';
@@ -128,7 +132,9 @@ interface Group {
 
 export async function fleetMonitorWorkflow(input: FleetInput = {}): Promise<void> {
   const carried: FleetCarry | undefined = input.carried;
-  let defaults: Thresholds = carried?.defaults ?? resolveThresholds(DEFAULT_THRESHOLDS, {});
+  // Carried defaults from before a setting existed take its built-in value (resolveThresholds fills it in).
+  let defaults: Thresholds = resolveThresholds(carried?.defaults ?? DEFAULT_THRESHOLDS, {});
+  let maintenance: MaintenanceWindow[] = [...(carried?.maintenance ?? [])];
   const expected = new Set<string>(carried?.expectedRetailers ?? []);
   const groupWindowMs = carried?.groupWindowMs ?? input.groupWindowMs ?? DEFAULTS.groupWindowMs;
   const prefix = carried?.retailerWorkflowIdPrefix ?? input.retailerWorkflowIdPrefix ?? DEFAULTS.retailerWorkflowIdPrefix;
@@ -337,7 +343,60 @@ export async function fleetMonitorWorkflow(input: FleetInput = {}): Promise<void
     { validator: (a) => void validExpected(a), description: 'Add or remove expected retailers (their monitors watch for staleness even before a first report)' },
   );
 
-  setHandler(fleetConfigQuery, () => ({ defaults: { ...defaults }, expectedRetailers: [...expected].sort(), groupWindowMs }), {
+  // ---- fleet-wide maintenance windows (pushed to every retailer monitor, like the defaults) -----------------
+
+  const refuseCommand = (message: string, type = 'InvalidCommand') => ApplicationFailure.create({ type, message, nonRetryable: true });
+  const validAddMaintenance = (args: unknown) => {
+    const parsed = addMaintenanceArgsSchema.safeParse(args);
+    if (!parsed.success) throw refuseCommand(describeZodError(parsed.error));
+    if (parsed.data.retailer !== undefined) throw refuseCommand("a retailer's maintenance windows go to that retailer's monitor");
+    if (maintenance.length >= MAX_WINDOWS) throw refuseCommand(`the fleet already has ${MAX_WINDOWS} maintenance windows; remove one first`);
+    return parsed.data;
+  };
+  const validRemoveMaintenance = (args: unknown) => {
+    const parsed = removeMaintenanceArgsSchema.safeParse(args);
+    if (!parsed.success) throw refuseCommand(describeZodError(parsed.error));
+    if (!maintenance.some((w) => w.id === parsed.data.id)) {
+      const ids = maintenance.map((w) => w.id);
+      throw refuseCommand(`no fleet-wide maintenance window ${parsed.data.id} (${ids.length ? `fleet windows: ${ids.join(', ')}` : 'there are none'})`, 'UnknownMaintenanceWindow');
+    }
+    return parsed.data;
+  };
+  const pushMaintenance = async (): Promise<string> => {
+    try {
+      const res = await fleetOps.pushFleetMaintenance({ maintenance, retailerWorkflowIdPrefix: prefix });
+      return `pushed to ${res.signalled} retailer monitors`;
+    } catch (err) {
+      return `push failed: ${causeOf(err)} (monitors pick the windows up when they next start)`;
+    }
+  };
+  setHandler(
+    addFleetMaintenanceUpdate,
+    async (args): Promise<FleetMaintenanceResult> => {
+      const { spec, reason, by = 'operator' } = validAddMaintenance(args);
+      const id = `fleet/action/${actionSeq + 1}`;
+      const now = Date.now();
+      // One-off windows that are over go when the next one is added.
+      maintenance = [...maintenance.filter((w) => !windowOver(w, now)), { ...spec, id, reason, by, createdAt: now }];
+      recordAction({ action: 'maintenance_add', by, reason: `${spec.spec}: ${reason}` });
+      return { message: `fleet-wide maintenance window ${id}: ${spec.spec}; ${await pushMaintenance()}`, actionId: id, maintenance: [...maintenance] };
+    },
+    { validator: (a) => void validAddMaintenance(a), description: 'Add a fleet-wide maintenance window (pushed to every retailer monitor)' },
+  );
+  setHandler(
+    removeFleetMaintenanceUpdate,
+    async (args): Promise<FleetMaintenanceResult> => {
+      const { id, by = 'operator' } = validRemoveMaintenance(args);
+      const removed = maintenance.find((w) => w.id === id);
+      if (!removed) throw refuseCommand(`no fleet-wide maintenance window ${id}`, 'UnknownMaintenanceWindow');
+      maintenance = maintenance.filter((w) => w !== removed);
+      recordAction({ action: 'maintenance_remove', by, reason: `${id}: ${removed.spec}` });
+      return { message: `removed fleet-wide maintenance window ${id} (${removed.spec}); ${await pushMaintenance()}`, actionId: `fleet/action/${actionSeq}`, maintenance: [...maintenance] };
+    },
+    { validator: (a) => void validRemoveMaintenance(a), description: 'Remove a fleet-wide maintenance window by id' },
+  );
+
+  setHandler(fleetConfigQuery, () => ({ defaults: { ...defaults }, expectedRetailers: [...expected].sort(), groupWindowMs, ...(maintenance.length ? { maintenance: [...maintenance] } : {}) }), {
     description: 'Fleet default thresholds, expected retailers and the alert grouping window',
   });
   setHandler(fleetIncidentsQuery, () => isoTimes([...openIncidents.values()].sort((a, b) => a.openedAt - b.openedAt)), {
@@ -409,6 +468,7 @@ export async function fleetMonitorWorkflow(input: FleetInput = {}): Promise<void
       recentAlerts,
       actionSeq,
       pendingActions: actions,
+      ...(maintenance.length ? { maintenance } : {}),
     },
   });
 }

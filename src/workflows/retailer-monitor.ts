@@ -29,12 +29,15 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { FleetActivities, PostgresActivities, TemporalActivities } from '../activities/types';
+import { addMaintenanceArgsSchema, isStoredWindow, MAX_WINDOWS, removeMaintenanceArgsSchema } from '../rules/maintenance';
 import { KEEP, RetailerMonitor } from '../rules/retailer-monitor';
 import { DEFAULT_THRESHOLDS, resolveThresholds, thresholdsSchema, type Thresholds } from '../rules/thresholds';
 import { isoTimes, type AlertEvent, type RunSummary } from '../rules/types';
 import {
   acknowledgeUpdate,
+  addMaintenanceUpdate,
   DEFAULTS,
+  removeMaintenanceUpdate,
   replayUpdate,
   reportRunUpdate,
   reprocessUpdate,
@@ -99,6 +102,13 @@ export const LIMITS = {
   drainWaitMs: 5 * 60_000,
 };
 
+/**
+ * patched(): flap control (src/rules/flapping.ts) holds a flapping incident open instead of sending every
+ * resolve and re-fire, which changes the alert hand-overs of recorded histories; runs started before it
+ * keep sending the stream.
+ */
+export const FLAP_CONTROL_PATCH = 'flap-control';
+
 /** Why an operator command was refused (thrown from an Update handler; the validator catches most earlier). */
 function refuse(message: string, type = 'InvalidCommand'): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true });
@@ -119,6 +129,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     ? new RetailerMonitor(carried.snapshot)
     : RetailerMonitor.fresh(retailer, Date.now(), resolveThresholds(DEFAULT_THRESHOLDS, startDefaults.success ? startDefaults.data : {}));
   if (!patched(BASELINES_PATCH)) monitor.useLegacyRules();
+  monitor.setFlapControl(patched(FLAP_CONTROL_PATCH));
 
   const pendingRuns: RunSummary[] = carried?.pendingRuns ?? [];
   const pendingAlerts: AlertEvent[] = carried?.pendingAlerts ?? [];
@@ -297,6 +308,55 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     return result(`reprocess ${retailer}: ${outcome}`, recordAction({ action: 'reprocess', by, reason: `${from} .. ${to}`, outcome }));
   };
 
+  const validAddMaintenance = (args: unknown) => {
+    const a = commandArgs(addMaintenanceArgsSchema, 'maintenance window')(args);
+    if (a.retailer === undefined) throw refuse('fleet-wide maintenance windows go to the fleet workflow; name a retailer here');
+    if (ready && monitor.maintenanceWindows().filter((w) => w.retailer === retailer).length >= MAX_WINDOWS) {
+      throw refuse(`${retailer} already has ${MAX_WINDOWS} maintenance windows; remove one first`);
+    }
+    return a;
+  };
+  const addMaintenance = (args: unknown): OperatorResult => {
+    const { spec, reason, by = 'unknown' } = validAddMaintenance(args);
+    const now = Date.now();
+    const id = monitor.nextActionId();
+    if (!monitor.addMaintenance({ ...spec, id, retailer, reason, by, createdAt: now })) throw refuse(`${retailer} already has ${MAX_WINDOWS} maintenance windows; remove one first`);
+    pendingActions.push({ actionId: id, at: now, retailer, action: 'maintenance_add', by, reason: `${spec.spec}: ${reason}` });
+    queued.actions++;
+    settingsDirty = true;
+    wakeTimer = true; // the window may be on now, or its boundary earlier than the armed timer
+    changed();
+    const active = monitor.inMaintenance(now) ? ' (in effect now)' : '';
+    return result(`maintenance window ${id} for ${retailer}: ${spec.spec}${active}`, id);
+  };
+
+  const validRemoveMaintenance = (args: unknown) => {
+    const a = commandArgs(removeMaintenanceArgsSchema, 'maintenance window')(args);
+    if (ready && !monitor.maintenanceWindows().some((w) => w.id === a.id && w.retailer === retailer)) {
+      const ids = monitor.maintenanceWindows().filter((w) => w.retailer === retailer).map((w) => w.id);
+      throw refuse(`no maintenance window ${a.id} on ${retailer} (${ids.length ? `its windows: ${ids.join(', ')}` : 'it has none'})`, 'UnknownMaintenanceWindow');
+    }
+    return a;
+  };
+  const removeMaintenance = (args: unknown): OperatorResult => {
+    const { id, by = 'unknown' } = validRemoveMaintenance(args);
+    const removed = monitor.removeMaintenance(id);
+    if (!removed) throw refuse(`no maintenance window ${id} on ${retailer}`, 'UnknownMaintenanceWindow');
+    settingsDirty = true;
+    wakeTimer = true; // incidents the window kept quiet are announced by the timer loop now
+    changed();
+    return result(`removed maintenance window ${id} (${removed.spec}) from ${retailer}`, recordAction({ action: 'maintenance_remove', by, reason: `${id}: ${removed.spec}` }));
+  };
+
+  const fleetMaintenance = (payload: unknown) => {
+    if (!Array.isArray(payload) || payload.length > MAX_WINDOWS || !payload.every(isStoredWindow)) {
+      return rejectSignal('fleetMaintenance', `not a list of at most ${MAX_WINDOWS} maintenance windows`);
+    }
+    monitor.setFleetMaintenance(payload);
+    wakeTimer = true;
+    changed();
+  };
+
   const fleetDefaults = (payload: unknown) => {
     const parsed = thresholdsSchema.safeParse(payload);
     if (!parsed.success) return rejectSignal('fleetDefaults', describeZodError(parsed.error));
@@ -325,6 +385,11 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   setHandler(acknowledgeUpdate, (a) => whenReady(() => acknowledge(a)), { validator: validator(validAcknowledge), description: 'Acknowledge an open incident (stops re-notifications)' });
   setHandler(replayUpdate, (a) => whenReady(() => replay(a)), { validator: validator(validReplay), description: "Re-run this retailer's ingestion now" });
   setHandler(reprocessUpdate, (a) => whenReady(() => reprocess(a)), { validator: validator(validReprocess), description: 'Rebuild state from stored runs over [from, to]' });
+  setHandler(addMaintenanceUpdate, (a) => whenReady(() => addMaintenance(a)), {
+    validator: validator(validAddMaintenance),
+    description: "Add a maintenance window (e.g. 'every sunday 02:00-04:00 Africa/Johannesburg'): alerts inside are recorded silenced",
+  });
+  setHandler(removeMaintenanceUpdate, (a) => whenReady(() => removeMaintenance(a)), { validator: validator(validRemoveMaintenance), description: 'Remove a maintenance window by id' });
 
   // One handler for every signal, so signals buffered before the workflow started apply in arrival order.
   const signals = new Map<string, (payload: unknown) => unknown>([
@@ -336,6 +401,9 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     ['replay', replay],
     ['reprocess', reprocess],
     ['fleetDefaults', fleetDefaults],
+    ['addMaintenance', addMaintenance],
+    ['removeMaintenance', removeMaintenance],
+    ['fleetMaintenance', fleetMaintenance],
   ]);
   setDefaultSignalHandler(async (name: string, ...args: unknown[]) => {
     const handler = signals.get(name);
@@ -364,6 +432,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     const context = await fleet.monitorContext({ fleetWorkflowId });
     searchAttributes = context.searchAttributes;
     if (context.defaults) monitor.setDefaults(context.defaults);
+    if (context.maintenance) monitor.setFleetMaintenance(context.maintenance.filter(isStoredWindow));
     const restored = await postgres.restoreRetailer({ retailer, keepRuns: KEEP.recentRuns, keepRunIds: KEEP.recentRunIds, skuWindow: monitor.thresholds.skuWindow });
     if (restored) {
       monitor.restore(restored);
@@ -471,7 +540,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
       queueAlerts(due);
       // A deadline passed (a silence ended, the stale clock ran out …): the status row may read differently.
       if (due.length || (armedDeadline !== undefined && now >= armedDeadline)) statusDirty = true;
-      armedDeadline = monitor.nextDeadline();
+      armedDeadline = monitor.nextDeadline(now);
       wakeTimer = false;
       const wait = armedDeadline === undefined ? undefined : Math.max(armedDeadline - Date.now(), 1);
       if (wait === undefined) await condition(() => wakeTimer || shouldContinueAsNew());

@@ -33,11 +33,11 @@ function onRetailer<Args extends [any, ...any[]]>(t: Temporal, retailer: string,
 }
 
 /** One retailer command: connect, send, answer. */
-function command<Args extends [any, ...any[]]>(g: GlobalOptions, retailer: string, update: UpdateDefinition<OperatorResult, Args>, a: Args) {
+export function command<Args extends [any, ...any[]]>(g: GlobalOptions, retailer: string, update: UpdateDefinition<OperatorResult, Args>, a: Args) {
   return withTemporal(g, async (t) => ({ result: await onRetailer(t, retailer, update, a), namespace: t.target.namespace }));
 }
 
-function done(out: Output, update: string, a: object, result: object, human: string): void {
+export function done(out: Output, update: string, a: object, result: object, human: string): void {
   out.result(human, { ok: true, update, args: a, result });
 }
 
