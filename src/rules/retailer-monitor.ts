@@ -353,7 +353,7 @@ export class RetailerMonitor {
       if (this.incident('stale')) alerts.push(this.close('stale', now, `${r.retailer}: fresh data again — run ${run.runId} succeeded`, run));
       alerts.push(...this.evaluateSku(run, t, now));
       if (!this.legacy) alerts.push(...this.evaluateBaselineRules(run, now));
-      r.baselineSamples = recordSample(this.samples, sampleOf(this.samples, run, this.baseline.timezone, opts.inMaintenance));
+      r.baselineSamples = recordSample(this.samples, sampleOf(this.samples, run, this.baseline.timezone, opts.inMaintenance || run.inMaintenance));
     }
     pushBounded(r.recentRuns, forRecent(run), KEEP.recentRuns);
     return { outcome: 'accepted', run, alerts: sendable(alerts) };
