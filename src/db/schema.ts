@@ -59,7 +59,7 @@ export interface AlertEventsTable {
   incident_id: string;
   retailer: string;
   rule: string;
-  kind: 'fire' | 'renotify' | 'resolve';
+  kind: 'fire' | 'renotify' | 'resolve' | 'acknowledge';
   occurred_at: Timestamp;
   opened_at: Timestamp;
   summary: string;
