@@ -13,7 +13,7 @@ import type { Database } from '../src/db/schema';
 import { ADMIN_URL, admin, createTestDatabase, type TestDatabase } from './helpers/postgres';
 
 /** The monitor's tables (src/db/schema.ts): exactly what the reader may SELECT. */
-const MONITOR_TABLES = ['alert_events', 'ingestion_runs', 'operator_actions', 'quarantine', 'retailer_status'];
+const MONITOR_TABLES = ['alert_events', 'ingestion_runs', 'operator_actions', 'quarantine', 'retailer_status', 'slack_messages'];
 
 /** The tables of the schema grafana_reader may SELECT, as Postgres reports them. */
 async function readable(db: Kysely<any>): Promise<string[]> {

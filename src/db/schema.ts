@@ -100,10 +100,22 @@ export interface QuarantineTable {
   quarantined_at: Generated<Date>;
 }
 
+/** Slack bot mode: the message of each incident (migration 007). */
+export interface SlackMessagesTable {
+  incident_id: string;
+  channel: string;
+  ts: string;
+  grouped: ColumnType<boolean, boolean | undefined, boolean>;
+  last_event_id: string | null;
+  posted_at: Generated<Date>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export interface Database {
   operator_actions: OperatorActionsTable;
   ingestion_runs: IngestionRunsTable;
   retailer_status: RetailerStatusTable;
   alert_events: AlertEventsTable;
   quarantine: QuarantineTable;
+  slack_messages: SlackMessagesTable;
 }
