@@ -125,7 +125,7 @@ export function createSlackBotDelivery(config: MonitorConfig, bot: NonNullable<M
       return 'its message was gone: posted anew';
     }
     await post(toSlackThreadReply(event, ctx), ref.ts);
-    await store.applied(event.incidentId, event.eventId);
+    await store.applied([event]);
     return 'updated in place, replied in thread';
   };
 
@@ -149,7 +149,7 @@ export function createSlackBotDelivery(config: MonitorConfig, bot: NonNullable<M
     for (const e of own) done.push(await updateInPlace(e, refs.get(e.incidentId)!));
     for (const [ts, list] of inGroups) {
       await post(list.length === 1 ? toSlackThreadReply(list[0]!, ctx) : toGroupedThreadReply(list), ts);
-      for (const e of list) await store.applied(e.incidentId, e.eventId);
+      await store.applied(list);
       done.push('replied in the thread of a grouped message');
     }
     return [...new Set(done)].join('; ');

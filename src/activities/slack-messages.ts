@@ -8,7 +8,7 @@
  * the write (milliseconds) leaves no row, so the retried activity posts a second message (or a second thread
  * reply); later updates go to the message it recorded. Nothing is lost, at worst one duplicate per crash.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 
 export interface SlackMessageRef {
@@ -25,8 +25,8 @@ export interface SlackMessageStore {
   get(incidentIds: string[]): Promise<Map<string, SlackMessageRef>>;
   /** Remember the message of each incident (replacing an older one) with the event just applied. */
   put(refs: SlackMessageRef[]): Promise<void>;
-  /** Record that `eventId` has been applied to the message of `incidentId`. */
-  applied(incidentId: string, eventId: string): Promise<void>;
+  /** Record that each event has been applied to the message of its incident (one statement). */
+  applied(events: Array<{ incidentId: string; eventId: string }>): Promise<void>;
 }
 
 export function createSlackMessageStore(db: Kysely<Database>): SlackMessageStore {
@@ -56,8 +56,11 @@ export function createSlackMessageStore(db: Kysely<Database>): SlackMessageStore
         )
         .execute();
     },
-    async applied(incidentId, eventId) {
-      await db.updateTable('slack_messages').set({ last_event_id: eventId, updated_at: new Date() }).where('incident_id', '=', incidentId).execute();
+    async applied(events) {
+      if (events.length === 0) return;
+      await sql`UPDATE slack_messages m SET last_event_id = v.event_id, updated_at = now()
+        FROM (SELECT unnest(${events.map((e) => e.incidentId)}::text[]) AS incident_id, unnest(${events.map((e) => e.eventId)}::text[]) AS event_id) v
+        WHERE m.incident_id = v.incident_id`.execute(db);
     },
   };
 }
