@@ -3,8 +3,6 @@
  * and PagerDuty Events API v2 (test/helpers/slack-pagerduty-servers.ts) and the real Postgres store of each
  * incident's message. The end-to-end flow through the workflows is in alert-channels-inplace.test.ts.
  */
-import { ApplicationFailure } from '@temporalio/common';
-import type { LogLevel, LogMetadata, Logger } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { formatContextFrom, toSlackMessage } from '../src/alerts/format';
 import { toGroupedSlackMessage } from '../src/alerts/grouped-format';
@@ -16,6 +14,7 @@ import { createSlackMessageStore } from '../src/activities/slack-messages';
 import { ConfigError, loadConfig, type MonitorConfig } from '../src/config';
 import type { AlertEvent, AlertKind } from '../src/rules/types';
 import { redact } from '../src/shared/redact';
+import { capturingLogger, thrown } from './helpers/activity-outcomes';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres';
 import { FakePagerDuty, FakeSlackApi, slackLimitProblems } from './helpers/slack-pagerduty-servers';
 
@@ -39,22 +38,6 @@ const event = (kind: AlertKind = 'fire', over: Partial<AlertEvent> = {}): AlertE
     ...over,
   };
 };
-
-function capturingLogger(lines: string[]): Logger {
-  const push = (level: string) => (message: string, meta?: LogMetadata) => void lines.push(`${level} ${message} ${JSON.stringify(meta ?? {})}`);
-  return { log: (level: LogLevel, m: string, meta?: LogMetadata) => push(level)(m, meta), trace: push('TRACE'), debug: push('DEBUG'), info: push('INFO'), warn: push('WARN'), error: push('ERROR') };
-}
-
-async function thrown(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(
-    (v) => {
-      throw new Error(`expected a throw, got ${JSON.stringify(v)}`);
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
 
 describe('configuration', () => {
   it('bot mode needs both SLACK_BOT_TOKEN and SLACK_CHANNEL; neither secret is ever quoted', () => {
