@@ -128,7 +128,8 @@ describe('migration 005', () => {
       // Back to before 005 (later migrations are undone on the way).
       expect((await migrator.migrateTo('2026-11-27-004-per-retailer')).error).toBeUndefined();
       await sql`create table after_down (x int)`.execute(tdb.db);
-      expect(await readable(tdb.db)).toEqual([...MONITOR_TABLES, 'after_down'].sort());
+      // slack_messages (007) is gone again at 004.
+      expect(await readable(tdb.db)).toEqual([...MONITOR_TABLES.filter((t) => t !== 'slack_messages'), 'after_down'].sort());
     } finally {
       await tdb.drop();
     }
