@@ -110,6 +110,11 @@ export const envSchema = z.object({
   DEMO_EVERY_SECONDS: field('a whole number of seconds, 1–86400', inRange(1, 86_400)),
   SLACK_WEBHOOK_URL: httpUrl('a Slack incoming-webhook URL (https://hooks.slack.com/services/…)'),
   ALERT_WEBHOOK_URL: httpUrl(),
+  SLACK_BOT_TOKEN: field('a Slack bot token (xoxb-…)', (v) => (/^xox[a-z]-[\w-]+$/.test(v) ? v : undefined)),
+  SLACK_CHANNEL: field('a Slack channel id (C0123ABCD) or #name', (v) => (/^(#[\w.-]{1,80}|[CGD][A-Z0-9]{6,})$/.test(v) ? v : undefined)),
+  SLACK_API_URL: httpUrl('the Slack Web API base URL (https://slack.com/api)'),
+  PAGERDUTY_ROUTING_KEY: field('a PagerDuty Events API v2 integration (routing) key of 32 characters', (v) => (/^[\w-]{20,64}$/.test(v) ? v : undefined)),
+  PAGERDUTY_EVENTS_URL: httpUrl('the PagerDuty Events API v2 URL (https://events.pagerduty.com/v2/enqueue)'),
   SMTP_URL: field('an smtp:// or smtps:// URL (smtps://user:password@smtp.example.com:465)', urlWith(['smtp:', 'smtps:'])),
   ALERT_EMAIL_TO: field('comma-separated email addresses (ops@example.com,oncall@example.com)', list((s) => EMAIL.test(s))),
   ALERT_EMAIL_FROM: field('an email address, or Name <address>', (v) => (mailbox(v) ? v : undefined)),
@@ -149,6 +154,9 @@ export function checkEnv(env: NodeJS.ProcessEnv): CheckedEnv {
       });
   if (input.has('SMTP_URL') !== input.has('ALERT_EMAIL_TO')) {
     problems.push(input.has('SMTP_URL') ? 'ALERT_EMAIL_TO: expected the recipients, because SMTP_URL is set (email alerts need both)' : 'SMTP_URL: expected the SMTP server, because ALERT_EMAIL_TO is set (email alerts need both)');
+  }
+  if (input.has('SLACK_BOT_TOKEN') !== input.has('SLACK_CHANNEL')) {
+    problems.push(input.has('SLACK_BOT_TOKEN') ? 'SLACK_CHANNEL: expected the channel to post in, because SLACK_BOT_TOKEN is set (Slack bot mode needs both)' : 'SLACK_BOT_TOKEN: expected the bot token, because SLACK_CHANNEL is set (Slack bot mode needs both)');
   }
   if (input.has('METRICS_HOST') && !input.has('METRICS_PORT')) {
     problems.push('METRICS_HOST: expected METRICS_PORT too (METRICS_HOST only says where /metrics listens)');

@@ -32,6 +32,13 @@ export interface MonitorConfig {
   };
   alerts: {
     slackWebhookUrl?: string;
+    /**
+     * SLACK_BOT_TOKEN + SLACK_CHANNEL: post with chat.postMessage and update the same message (chat.update,
+     * thread replies) for re-notify / acknowledge / resolve. Wins over slackWebhookUrl when both are set.
+     */
+    slackBot?: { token: string; channel: string; apiUrl: string };
+    /** PAGERDUTY_ROUTING_KEY (+ PAGERDUTY_EVENTS_URL): Events API v2, dedup_key = incident id. */
+    pagerDuty?: { routingKey: string; eventsUrl: string };
     webhookUrl?: string;
     email?: { smtpUrl: string; from: string; to: string[] };
     /** Per-attempt HTTP (and SMTP) timeout, at most ALERT_HTTP_TIMEOUT_MAX_MS. */
@@ -106,6 +113,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
     },
     alerts: {
       slackWebhookUrl: e.SLACK_WEBHOOK_URL,
+      slackBot:
+        e.SLACK_BOT_TOKEN && e.SLACK_CHANNEL
+          ? { token: e.SLACK_BOT_TOKEN, channel: e.SLACK_CHANNEL, apiUrl: (e.SLACK_API_URL ?? 'https://slack.com/api').replace(/\/+$/, '') }
+          : undefined,
+      pagerDuty: e.PAGERDUTY_ROUTING_KEY
+        ? { routingKey: e.PAGERDUTY_ROUTING_KEY, eventsUrl: e.PAGERDUTY_EVENTS_URL ?? 'https://events.pagerduty.com/v2/enqueue' }
+        : undefined,
       webhookUrl: e.ALERT_WEBHOOK_URL,
       email:
         e.SMTP_URL && e.ALERT_EMAIL_TO
@@ -146,10 +160,11 @@ function workerTuning(e: CheckedEnv): WorkerTuning {
 /** The alert channels that are configured (names only, never their URLs or credentials). */
 export function configuredChannels(c: MonitorConfig): Channel[] {
   const on = new Map<Channel, boolean>([
-    ['slack', !!c.alerts.slackWebhookUrl],
+    ['slack', !!(c.alerts.slackWebhookUrl || c.alerts.slackBot)],
     ['webhook', !!c.alerts.webhookUrl],
     ['email', !!c.alerts.email],
     ['console', c.alerts.console],
+    ['pagerduty', !!c.alerts.pagerDuty],
   ]);
   return [...on].filter(([, yes]) => yes).map(([channel]) => channel);
 }

@@ -219,7 +219,7 @@ describe('on a dev server with Postgres', () => {
     for (const r of rows) {
       expect(r.delivered).toBe(false);
       const delivery = r.delivery as DeliveryOutcome[];
-      expect(delivery.map((d) => d.channel).sort()).toEqual(['console', 'email', 'slack', 'webhook']);
+      expect(delivery.map((d) => d.channel).sort()).toEqual(['console', 'email', 'pagerduty', 'slack', 'webhook']);
       expect(delivery.every((d) => d.status === 'not_configured')).toBe(true);
     }
     expect(panel.map((r) => r.delivery)).toEqual(['not configured', 'not configured']);

@@ -7,7 +7,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { ApplicationFailure } from '@temporalio/common';
-import type { LogLevel, LogMetadata, Logger } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { loadConfig, type MonitorConfig } from '../src/config';
 import { createEmailActivities } from '../src/activities/email';
@@ -15,6 +14,7 @@ import { createSlackActivities } from '../src/activities/slack';
 import { createWebhookActivities } from '../src/activities/webhook';
 import type { DeliveryOutcome } from '../src/activities/types';
 import type { AlertEvent } from '../src/rules/types';
+import { capturingLogger, thrown } from './helpers/activity-outcomes';
 
 const SECRET = 'SECRETxyz';
 const SLACK_PATH = `/services/T000/B000/${SECRET}`;
@@ -134,19 +134,6 @@ function decodeHeader(raw: string, name: string): string {
     );
 }
 
-/** A logger that keeps every line, to prove no secret is logged. */
-function capturingLogger(lines: string[]): Logger {
-  const push = (level: string) => (message: string, meta?: LogMetadata) => void lines.push(`${level} ${message} ${JSON.stringify(meta ?? {})}`);
-  return {
-    log: (level: LogLevel, message: string, meta?: LogMetadata) => push(level)(message, meta),
-    trace: push('TRACE'),
-    debug: push('DEBUG'),
-    info: push('INFO'),
-    warn: push('WARN'),
-    error: push('ERROR'),
-  };
-}
-
 const T0 = Date.UTC(2025, 0, 15, 8, 0, 0);
 const event = (over: Partial<AlertEvent> = {}): AlertEvent => ({
   eventId: 'checkers/consecutive_failures/1/fire/1',
@@ -176,17 +163,6 @@ function everywhere(x: unknown): string {
     return [f.message, f.stack, String(f.cause ?? ''), JSON.stringify(f.details ?? []), f.type].join('\n');
   }
   return JSON.stringify(x);
-}
-
-async function thrown(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(
-    (v) => {
-      throw new Error(`expected a throw, got ${JSON.stringify(v)}`);
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
 }
 
 describe('Slack and webhook activities against a loopback HTTP server', () => {

@@ -11,6 +11,7 @@ import {
   toWebhookPayload,
   type FormatContext,
 } from '../src/alerts/format';
+import { GENERIC_STEPS, REMEDIATION, remediationFor } from '../src/alerts/remediation';
 import { oneLine, toConsoleJsonObject, toConsoleLine, toConsoleText } from '../src/alerts/console-format';
 import { groupHeadline, groupTitle, toGroupedEmail, toGroupedSlackMessage, toGroupedWebhookPayload } from '../src/alerts/grouped-format';
 import type { AlertEvent } from '../src/rules/types';
@@ -103,18 +104,26 @@ describe('alertLinks', () => {
     expect(alertLinks(event(), ctx)).toEqual([
       { label: 'Ingestion run (Temporal UI)', url: 'http://localhost:8233/namespaces/default/workflows/ingest-checkers/a1b2-c3/history' },
       { label: 'Retailer monitor', url: 'http://localhost:8233/namespaces/default/workflows/ingestion-monitor%2Fcheckers' },
+      { label: 'Ingestion runs (Temporal UI)', url: 'http://localhost:8233/namespaces/default/workflows?query=TemporalScheduledById%20%3D%20%22hourly%22' },
       { label: 'Dashboard', url: 'http://grafana.local/d/ingestion' },
     ]);
+  });
+
+  it("lists the retailer's ingestion runs by its Schedule id (INGESTION_SCHEDULE_ID_TEMPLATE) when the event names none", () => {
+    const links = alertLinks({ ...stale(), schedule: undefined }, { ...ctx, ingestionScheduleIdTemplate: 'ingest-{retailer}' });
+    expect(links.find((l) => l.label === 'Ingestion runs (Temporal UI)')?.url).toBe(
+      'http://localhost:8233/namespaces/default/workflows?query=TemporalScheduledById%20%3D%20%22ingest-pnp%22',
+    );
   });
 
   it('encodes workflow ids and omits the run segment when there is no run id', () => {
     const links = alertLinks(event({ workflowId: 'ingest/checkers 1', workflowRunId: undefined }), { ...ctx, dashboardUrl: undefined });
     expect(links[0].url).toBe('http://localhost:8233/namespaces/default/workflows/ingest%2Fcheckers%201');
-    expect(links.map((l) => l.label)).toEqual(['Ingestion run (Temporal UI)', 'Retailer monitor']);
+    expect(links.map((l) => l.label)).toEqual(['Ingestion run (Temporal UI)', 'Retailer monitor', 'Ingestion runs (Temporal UI)']);
   });
 
   it('has no run link when the event has no workflow id', () => {
-    expect(alertLinks({ ...stale(), workflowId: undefined }, ctx).map((l) => l.label)).toEqual(['Retailer monitor', 'Dashboard']);
+    expect(alertLinks({ ...stale(), workflowId: undefined }, ctx).map((l) => l.label)).toEqual(['Retailer monitor', 'Ingestion runs (Temporal UI)', 'Dashboard']);
   });
 });
 
@@ -125,13 +134,29 @@ describe('remediation and commands', () => {
     expect(remediationSteps(skuDrop()).join(' ')).toMatch(/retailer site.*layout change.*partial scrape/s);
   });
 
-  it('prints replay and ack commands, quoting odd names, and no ack for a resolve', () => {
+  it('prints replay, ack and silence commands, quoting odd names, and no ack for a resolve', () => {
     expect(alertCommands(event(), ctx)).toEqual({
       replay: 'npx ingestion-monitor replay checkers',
       ack: 'npx ingestion-monitor ack checkers/consecutive_failures/1',
+      silence: "npx ingestion-monitor silence checkers --rule consecutive_failures --for 2h --reason 'working on checkers/consecutive_failures/1'",
     });
     expect(alertCommands(event({ retailer: "pick n' pay" }), ctx).replay).toBe(`npx ingestion-monitor replay 'pick n'\\'' pay'`);
-    expect(alertCommands(event({ kind: 'resolve' }), ctx).ack).toBeUndefined();
+    expect(alertCommands(event({ kind: 'resolve' }), ctx)).toEqual({ replay: 'npx ingestion-monitor replay checkers' });
+    expect(alertCommands(event({ kind: 'acknowledge' }), ctx).ack).toBeUndefined();
+  });
+
+  it('has steps for every rule id, a generic fallback for rules it does not know, and none to do after a resolve', () => {
+    for (const rule of ['promo_drop', 'run_duration', 'missed_run']) {
+      expect(REMEDIATION.get(rule)?.length).toBeGreaterThanOrEqual(3);
+      expect(remediationFor(rule, 'fire')).not.toEqual(GENERIC_STEPS);
+    }
+    expect(remediationFor('run_duration', 'fire').join(' ')).toMatch(/slow.*activity/s);
+    expect(remediationFor('missed_run', 'renotify').join(' ')).toMatch(/Schedule.*paused/s);
+    expect(remediationFor('promo_drop', 'fire').join(' ')).toMatch(/promotion/);
+    expect(remediationFor('some_future_rule', 'fire')).toEqual(GENERIC_STEPS);
+    expect(remediationFor('constructor', 'fire')).toEqual(GENERIC_STEPS);
+    expect(remediationFor('stale', 'resolve').join(' ')).toMatch(/No action needed/);
+    expect(remediationFor('stale', 'acknowledge').join(' ')).toMatch(/Someone is on it/);
   });
 });
 
@@ -241,7 +266,7 @@ describe('grouped alerts', () => {
 
   it('Slack: lists every retailer with its summary, sorted, within block limits', () => {
     const msg = toGroupedSlackMessage(many(30), ctx) as { text: string; blocks: Block[] };
-    const sections = msg.blocks.filter((b) => b.type === 'section');
+    const sections = msg.blocks.filter((b) => b.type === 'section' && !b.text!.text.startsWith('*Remediation*'));
     expect(sections).toHaveLength(1);
     const text = sections[0]!.text!.text;
     expect(text.length).toBeLessThanOrEqual(SLACK_LIMITS.sectionText);
@@ -252,7 +277,7 @@ describe('grouped alerts', () => {
   it('Slack: when summaries do not fit, names every retailer comma-separated, escaped, in blocks of allowed size', () => {
     const msg = toGroupedSlackMessage(many(300, `long summary <!channel> ${'x'.repeat(150)}`), ctx) as { text: string; blocks: Block[] };
     expect(msg.blocks.length).toBeLessThanOrEqual(SLACK_LIMITS.blocks);
-    const sections = msg.blocks.filter((b) => b.type === 'section').map((b) => b.text!.text);
+    const sections = msg.blocks.filter((b) => b.type === 'section' && !b.text!.text.startsWith('*Remediation*')).map((b) => b.text!.text);
     for (const s of sections) expect(s.length).toBeLessThanOrEqual(SLACK_LIMITS.sectionText);
     const named = sections.join(', ').split(', ');
     expect(named).toEqual(Array.from({ length: 300 }, (_, i) => `shop-${String(i + 1).padStart(3, '0')}`));
@@ -285,7 +310,7 @@ describe('console line', () => {
 
   it('is one line: local time, kind, rule, summary and the commands to paste', () => {
     expect(toConsoleText(event(), ctx)).toBe(
-      `${clock(T0)} 🔴 FIRING        consecutive_failures  checkers: 2 consecutive failed runs (last error: blocked) — replay: npx ingestion-monitor replay checkers · ack: npx ingestion-monitor ack checkers/consecutive_failures/1`,
+      `${clock(T0)} 🔴 FIRING        consecutive_failures  checkers: 2 consecutive failed runs (last error: blocked) — next: Open the failing run in the Temporal Web UI and read the failed activity and its error. — replay: npx ingestion-monitor replay checkers · ack: npx ingestion-monitor ack checkers/consecutive_failures/1 · silence: npx ingestion-monitor silence checkers --rule consecutive_failures --for 2h --reason 'working on checkers/consecutive_failures/1'`,
     );
   });
 
@@ -293,7 +318,7 @@ describe('console line', () => {
     const resolved = toConsoleText(event({ kind: 'resolve', eventId: 'x/resolve', at: T0 + 90 * 60_000, summary: 'checkers: successful run again' }), ctx);
     expect(resolved).toBe(`${clock(T0 + 90 * 60_000)} ✅ RESOLVED      consecutive_failures  checkers: successful run again — open 1.5 h`);
     const renotify = toConsoleText({ ...stale(), kind: 'renotify', diagnosis: 'schedule ingest-pnp is paused' }, ctx);
-    expect(renotify).toContain('🔁 STILL FIRING  stale                 pnp: no successful run for 5 h (threshold 4 h) — likely cause: schedule ingest-pnp is paused — replay: ');
+    expect(renotify).toContain('🔁 STILL FIRING  stale                 pnp: no successful run for 5 h (threshold 4 h) — likely cause: schedule ingest-pnp is paused — next: Check the ingestion worker is running');
   });
 
   it('cannot be made to print a second (forged) line or repaint the terminal by retailer-supplied text', () => {
@@ -326,6 +351,8 @@ describe('console line', () => {
       diagnosis: 'no worker polling ingest',
       replay: 'npx ingestion-monitor replay pnp',
       ack: 'npx ingestion-monitor ack pnp/stale/2',
+      silence: "npx ingestion-monitor silence pnp --rule stale --for 2h --reason 'working on pnp/stale/2'",
+      remediation: remediationFor('stale', 'fire'),
     });
     expect(toConsoleJsonObject(event({ kind: 'resolve' }), ctx)).toMatchObject({ level: 'info', msg: 'alert resolved' });
     expect(toConsoleJsonObject(event({ kind: 'resolve' }), ctx)).not.toHaveProperty('ack');

@@ -8,14 +8,17 @@ import { configuredChannels, type MonitorConfig } from '../config';
 import type { AlertEvent } from '../rules/types';
 import { createConsoleDelivery, type ConsoleSink } from './console';
 import { createEmailDelivery } from './email';
+import { createPagerDutyDelivery } from './pagerduty';
 import { createSlackDelivery } from './slack';
+import type { SlackMessageStore } from './slack-messages';
 import type { AlertActivities, Channel, DeliveryOutcome } from './types';
 import { createWebhookDelivery } from './webhook';
 
-/** `consoleOut`: where the console channel prints (default process.stdout). */
-export function createGroupedAlertActivities(config: MonitorConfig, consoleOut?: ConsoleSink): Pick<AlertActivities, 'sendGroupedAlert'> {
+/** `consoleOut`: where the console channel prints (default process.stdout); `slackStore`: Slack bot mode's messages. */
+export function createGroupedAlertActivities(config: MonitorConfig, consoleOut?: ConsoleSink, slackStore?: SlackMessageStore): Pick<AlertActivities, 'sendGroupedAlert'> {
   const deliveries = new Map<Channel, { group(events: AlertEvent[]): Promise<DeliveryOutcome> }>([
-    ['slack', createSlackDelivery(config)],
+    ['slack', createSlackDelivery(config, slackStore)],
+    ['pagerduty', createPagerDutyDelivery(config)],
     ['webhook', createWebhookDelivery(config)],
     ['email', createEmailDelivery(config)],
     ['console', createConsoleDelivery(config, consoleOut)],

@@ -77,10 +77,10 @@ function secretForms(url: string): string[] {
   }
 }
 
-/** A short, single-line excerpt of a response body, with the URL scrubbed in case the server echoes it. */
-function excerpt(body: unknown, url: string): string {
+/** A short, single-line excerpt of a response body, with the URL (and other secrets) scrubbed in case the server echoes them. */
+function excerpt(body: unknown, url: string, secrets: string[] = []): string {
   let s = typeof body === 'string' ? body : body === undefined || body === null ? '' : JSON.stringify(body);
-  for (const secret of secretForms(url)) s = s.split(secret).join('[redacted]');
+  for (const secret of [...secrets.filter((x) => x.length >= 3), ...secretForms(url)]) s = s.split(secret).join('[redacted]');
   return s.replace(/\s+/g, ' ').trim().slice(0, BODY_EXCERPT);
 }
 
@@ -92,9 +92,24 @@ export interface PostOptions {
   body: unknown;
   timeoutMs: number;
   headers?: Record<string, string>;
+  /** More secrets to scrub from anything reported (a token in a header, a routing key in the body). */
+  secrets?: string[];
 }
 
-export async function postAlert(o: PostOptions): Promise<DeliveryOutcome> {
+export interface JsonAnswer {
+  status: number;
+  /** The raw response text. */
+  text: string;
+  headers: AxiosResponse['headers'];
+  /** A short excerpt of the body with every secret scrubbed, safe for outcomes and logs. */
+  excerpt: string;
+}
+
+/**
+ * POST `o.body` as JSON and return the answer whatever its status; only a network problem or timeout throws
+ * (a retryable `<label>Unavailable`, never carrying the URL). Heartbeats while in flight.
+ */
+export async function postJson(o: PostOptions): Promise<JsonAnswer> {
   const types = errorTypes(o.label);
   const ctx = currentContext();
   let res: AxiosResponse<string>;
@@ -121,13 +136,15 @@ export async function postAlert(o: PostOptions): Promise<DeliveryOutcome> {
         : `${o.label} unreachable${typeof code === 'string' ? ` (${code})` : ''}`;
     throw ApplicationFailure.create({ type: types.unavailable, message, nonRetryable: false });
   }
+  const text = typeof res.data === 'string' ? res.data : '';
+  return { status: res.status, text, headers: res.headers, excerpt: excerpt(res.data, o.url, o.secrets) };
+}
 
-  const status = res.status;
-  const body = excerpt(res.data, o.url);
-  const detail = `HTTP ${status}${body ? ` ${body}` : ''}`;
-  if (status >= 200 && status < 300) return { channel: o.channel, status: 'delivered', attempts: currentAttempt() };
-  if (status === 429) {
-    const delay = parseRetryAfter(res.headers['retry-after']);
+/** 429 → retryable with nextRetryDelay from Retry-After; 408 / 5xx → retryable; otherwise nothing. */
+export function throwIfRetryable(o: Pick<PostOptions, 'label'>, answer: JsonAnswer, detail: string): void {
+  const types = errorTypes(o.label);
+  if (answer.status === 429) {
+    const delay = parseRetryAfter(answer.headers['retry-after']);
     throw ApplicationFailure.create({
       type: types.rateLimited,
       message: `${o.label} rate limited (${detail}); retrying in ${delay} ms`,
@@ -135,8 +152,8 @@ export async function postAlert(o: PostOptions): Promise<DeliveryOutcome> {
       nextRetryDelay: delay,
     });
   }
-  if (status === 408 || status >= 500) {
-    const retryAfter = res.headers['retry-after'];
+  if (answer.status === 408 || answer.status >= 500) {
+    const retryAfter = answer.headers['retry-after'];
     throw ApplicationFailure.create({
       type: types.unavailable,
       message: `${o.label} unavailable (${detail})`,
@@ -145,7 +162,18 @@ export async function postAlert(o: PostOptions): Promise<DeliveryOutcome> {
       nextRetryDelay: retryAfter ? parseRetryAfter(retryAfter) : undefined,
     });
   }
-  // Not thrown, so Temporal will not log it: say it here (the detail never holds the URL).
-  ctx?.log.warn('Alert delivery failed permanently', { channel: o.channel, detail });
-  return { channel: o.channel, status: 'failed', attempts: currentAttempt(), detail };
+}
+
+/** A permanent failure as an outcome (returned, not thrown, so Temporal will not log it: say it here). */
+export function failedOutcome(channel: Channel, detail: string): DeliveryOutcome {
+  currentContext()?.log.warn('Alert delivery failed permanently', { channel, detail });
+  return { channel, status: 'failed', attempts: currentAttempt(), detail };
+}
+
+export async function postAlert(o: PostOptions): Promise<DeliveryOutcome> {
+  const answer = await postJson(o);
+  const detail = `HTTP ${answer.status}${answer.excerpt ? ` ${answer.excerpt}` : ''}`;
+  if (answer.status >= 200 && answer.status < 300) return { channel: o.channel, status: 'delivered', attempts: currentAttempt() };
+  throwIfRetryable(o, answer, detail);
+  return failedOutcome(o.channel, detail);
 }

@@ -9,7 +9,9 @@ import { createFleetActivities } from './fleet';
 import { createRetentionActivities } from '../retention/prune';
 import { createGroupedAlertActivities } from './grouped';
 import { createPostgresActivities } from './postgres';
+import { createPagerDutyActivities } from './pagerduty';
 import { createSlackActivities } from './slack';
+import { createSlackMessageStore } from './slack-messages';
 import { currentContext } from './http';
 import { createTemporalActivities } from './temporal';
 import type { MonitorActivities } from './types';
@@ -21,13 +23,15 @@ export interface ActivityOptions {
 }
 
 export function createActivities(config: MonitorConfig, db: Kysely<Database>, client: Client, options: ActivityOptions = {}): MonitorActivities {
+  const slackMessages = createSlackMessageStore(db);
   return {
     ...createPostgresActivities(db),
-    ...createSlackActivities(config),
+    ...createSlackActivities(config, slackMessages),
     ...createWebhookActivities(config),
     ...createEmailActivities(config),
     ...createConsoleActivities(config, options.consoleOut),
-    ...createGroupedAlertActivities(config, options.consoleOut),
+    ...createPagerDutyActivities(config),
+    ...createGroupedAlertActivities(config, options.consoleOut, slackMessages),
     ...createTemporalActivities(config, client),
     ...createFleetActivities(config, client),
     ...createRetentionActivities(db, (progress) => currentContext()?.heartbeat(progress)),

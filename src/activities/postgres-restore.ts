@@ -156,7 +156,7 @@ type EventRow = {
   incident_id: string;
   retailer: string;
   rule: string;
-  kind: 'fire' | 'renotify' | 'resolve';
+  kind: 'fire' | 'renotify' | 'resolve' | 'acknowledge';
   occurred_at: Date;
   opened_at: Date;
   summary: string;

@@ -1,6 +1,6 @@
 /**
  * What the workflows ask of the outside world. Implementations are grouped by the system they touch
- * (postgres.ts, slack.ts, webhook.ts, email.ts, console.ts, temporal.ts, fleet.ts); the workflows see only these
+ * (postgres.ts, slack.ts, webhook.ts, email.ts, console.ts, pagerduty.ts, temporal.ts, fleet.ts); the workflows see only these
  * signatures.
  */
 import type { MaintenanceWindow } from '../rules/maintenance';
@@ -119,6 +119,8 @@ export interface AlertActivities {
   sendEmailAlert(event: AlertEvent): Promise<DeliveryOutcome>;
   /** One line on the worker's stdout (ALERT_CONSOLE); never throws. */
   sendConsoleAlert(event: AlertEvent): Promise<DeliveryOutcome>;
+  /** PagerDuty Events API v2 (PAGERDUTY_ROUTING_KEY): trigger / acknowledge / resolve, dedup_key = incident id. */
+  sendPagerDutyAlert(event: AlertEvent): Promise<DeliveryOutcome>;
   /** One message per channel naming several retailers firing (or resolving) the same rule. */
   sendGroupedAlert(req: { channel: Channel; events: AlertEvent[] }): Promise<DeliveryOutcome>;
 }

@@ -8,7 +8,7 @@
  */
 import type { AlertEvent } from '../rules/types';
 import { humanDuration } from '../rules/retailer-monitor';
-import { alertCommands, clip, iso, KIND_PREFIX, type FormatContext } from './format';
+import { alertCommands, clip, iso, KIND_PREFIX, remediationSteps, type FormatContext } from './format';
 
 export type ConsoleFormat = 'text' | 'json';
 
@@ -40,6 +40,8 @@ function parts(event: AlertEvent, ctx: FormatContext) {
     diagnosis: event.diagnosis ? oneLine(event.diagnosis) : undefined,
     replay: oneLine(commands.replay),
     ack: commands.ack ? oneLine(commands.ack) : undefined,
+    silence: commands.silence ? oneLine(commands.silence) : undefined,
+    remediation: remediationSteps(event).map((s) => oneLine(s)),
     openFor: event.kind === 'resolve' ? humanDuration(Math.max(0, event.at - event.openedAt)) : undefined,
   };
 }
@@ -50,7 +52,10 @@ export function toConsoleText(event: AlertEvent, ctx: FormatContext): string {
   const tail: string[] = [];
   if (p.diagnosis) tail.push(`likely cause: ${p.diagnosis}`);
   if (p.openFor) tail.push(`open ${p.openFor}`);
-  else tail.push([`replay: ${p.replay}`, ...(p.ack ? [`ack: ${p.ack}`] : [])].join(' · '));
+  else {
+    tail.push(`next: ${p.remediation[0] ?? ''}`);
+    tail.push([`replay: ${p.replay}`, ...(p.ack ? [`ack: ${p.ack}`] : []), ...(p.silence ? [`silence: ${p.silence}`] : [])].join(' · '));
+  }
   return `${clock(event.at)} ${pad(KIND_PREFIX[event.kind], KIND_WIDTH)}  ${pad(event.rule, RULE_WIDTH)}  ${p.summary} — ${tail.join(' — ')}`;
 }
 
@@ -70,15 +75,18 @@ export interface ConsoleAlertJson {
   diagnosis?: string;
   replay: string;
   ack?: string;
+  silence?: string;
+  /** What to do, step by step (the same text as Slack and email). */
+  remediation: string[];
 }
 
-const JSON_MSG: Record<AlertEvent['kind'], string> = { fire: 'alert fired', renotify: 'alert still firing', resolve: 'alert resolved' };
+const JSON_MSG: Record<AlertEvent['kind'], string> = { fire: 'alert fired', renotify: 'alert still firing', resolve: 'alert resolved', acknowledge: 'alert acknowledged' };
 
 export function toConsoleJsonObject(event: AlertEvent, ctx: FormatContext): ConsoleAlertJson {
   const p = parts(event, ctx);
   return {
     time: iso(event.at),
-    level: event.kind === 'resolve' ? 'info' : 'warn',
+    level: event.kind === 'resolve' || event.kind === 'acknowledge' ? 'info' : 'warn',
     type: 'alert',
     msg: JSON_MSG[event.kind],
     kind: event.kind,
@@ -91,6 +99,8 @@ export function toConsoleJsonObject(event: AlertEvent, ctx: FormatContext): Cons
     ...(p.diagnosis ? { diagnosis: p.diagnosis } : {}),
     replay: p.replay,
     ...(p.ack ? { ack: p.ack } : {}),
+    ...(p.silence ? { silence: p.silence } : {}),
+    remediation: p.remediation,
   };
 }
 

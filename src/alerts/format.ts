@@ -7,6 +7,7 @@ import type { MonitorConfig } from '../config';
 import type { AlertEvent, AlertFigures, RuleId } from '../rules/types';
 import { humanDuration } from '../rules/retailer-monitor';
 import { HOUR_MS } from '../rules/thresholds';
+import { remediationFor } from './remediation';
 
 export interface FormatContext {
   /** Temporal Web UI base, without trailing slash (e.g. http://localhost:8233). */
@@ -19,6 +20,8 @@ export interface FormatContext {
   monitorWorkflowId: string;
   /** Retailer monitors are `<prefix><retailer>`; the alert links to the retailer's own monitor. */
   retailerWorkflowIdPrefix: string;
+  /** INGESTION_SCHEDULE_ID_TEMPLATE (`{retailer}` replaced): the alert links to a list of the retailer's ingestion runs. */
+  ingestionScheduleIdTemplate?: string;
 }
 
 export interface Figure {
@@ -33,8 +36,10 @@ export interface Link {
 
 export interface AlertCommands {
   replay: string;
-  /** Absent for a resolve: there is nothing left to acknowledge. */
+  /** Absent for a resolve or an acknowledgement: there is nothing left to acknowledge. */
   ack?: string;
+  /** Silence this rule of this retailer for a while (absent for a resolve). */
+  silence?: string;
 }
 
 export function formatContextFrom(c: MonitorConfig): FormatContext {
@@ -45,6 +50,7 @@ export function formatContextFrom(c: MonitorConfig): FormatContext {
     cliCommand: c.cliCommand,
     monitorWorkflowId: c.workflowId,
     retailerWorkflowIdPrefix: c.retailerWorkflowIdPrefix,
+    ingestionScheduleIdTemplate: c.ingestion.scheduleIdTemplate,
   };
 }
 
@@ -60,6 +66,7 @@ export const KIND_PREFIX: Record<AlertEvent['kind'], string> = {
   fire: '🔴 FIRING',
   renotify: '🔁 STILL FIRING',
   resolve: '✅ RESOLVED',
+  acknowledge: '👀 ACKNOWLEDGED',
 };
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
@@ -79,6 +86,8 @@ export function clip(s: string, max: number): string {
 export function alertTitle(event: AlertEvent): string {
   return `${KIND_PREFIX[event.kind]}: ${RULE_LABELS[event.rule]} — ${event.retailer}`;
 }
+
+const KIND_AT_LABEL: Record<AlertEvent['kind'], string> = { fire: 'Fired', renotify: 'Reminder at', resolve: 'Resolved', acknowledge: 'Acknowledged' };
 
 export function alertFigures(event: AlertEvent): Figure[] {
   const f: AlertFigures = event.figures;
@@ -105,7 +114,7 @@ export function alertFigures(event: AlertEvent): Figure[] {
   out.push(...robustFigureRows(f));
   if (f.lastError) out.push({ label: 'Last error', value: clip(f.lastError, 500) });
   out.push({ label: 'Opened', value: iso(event.openedAt) });
-  if (event.kind !== 'fire') out.push({ label: event.kind === 'resolve' ? 'Resolved' : 'Reminder at', value: iso(event.at) });
+  if (event.kind !== 'fire') out.push({ label: KIND_AT_LABEL[event.kind], value: iso(event.at) });
   if (event.schedule) out.push({ label: 'Schedule', value: event.schedule });
   if (event.runId) out.push({ label: 'Run', value: event.runId });
   out.push({ label: 'Incident', value: event.incidentId });
@@ -134,48 +143,23 @@ export function workflowUrl(ctx: FormatContext, workflowId: string, runId?: stri
   return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
 }
 
+/** The Web UI's workflow list filtered by a visibility query. */
+export function visibilityUrl(ctx: FormatContext, query: string): string {
+  return `${ctx.temporalUiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(ctx.namespace)}/workflows?query=${encodeURIComponent(query)}`;
+}
+
 export function alertLinks(event: AlertEvent, ctx: FormatContext): Link[] {
   const links: Link[] = [];
   if (event.workflowId) links.push({ label: 'Ingestion run (Temporal UI)', url: workflowUrl(ctx, event.workflowId, event.workflowRunId) });
   links.push({ label: 'Retailer monitor', url: workflowUrl(ctx, `${ctx.retailerWorkflowIdPrefix}${event.retailer}`) });
+  const schedule = event.schedule ?? ctx.ingestionScheduleIdTemplate?.split('{retailer}').join(event.retailer);
+  if (schedule) links.push({ label: 'Ingestion runs (Temporal UI)', url: visibilityUrl(ctx, `TemporalScheduledById = "${schedule.replace(/["\\]/g, '')}"`) });
   if (ctx.dashboardUrl) links.push({ label: 'Dashboard', url: ctx.dashboardUrl });
   return links;
 }
 
-const STEPS: Record<RuleId, string[]> = {
-  consecutive_failures: [
-    'Open the failing run in the Temporal Web UI and read the failed activity and its error.',
-    'Check the ingestion worker logs around the failure time.',
-    'Look for a known scraper block (captcha, 403/429 from the retailer, expired cookies or proxy).',
-    'Once fixed, start a replay run with the command below and watch it complete.',
-  ],
-  stale: [
-    'Check the ingestion worker is running and polling its task queue (Temporal UI → Workers).',
-    'Check the ingestion schedule is not paused (`temporal schedule describe`).',
-    'Look for runs stuck in Running state that never report completion.',
-    'Start a run with the replay command below and confirm it reports success.',
-  ],
-  sku_drop: [
-    'Compare the SKU count with the retailer site: did the catalogue really shrink?',
-    'Check for a site layout change that makes selectors miss products.',
-    'Check for a partial scrape (pagination stopped early, timeouts, category pages failing).',
-    'After fixing the scraper, replay the retailer; acknowledge if the drop is genuine.',
-  ],
-  promo_drop: [
-    'Compare the promo count with the retailer site: did a promotion cycle end, or did the promo pages stop scraping?',
-    'Check the promo / specials pages and their selectors (a layout change often hits promos first).',
-    'After fixing the scraper, replay the retailer; acknowledge to keep this run out of the baseline.',
-  ],
-  run_duration: [
-    'Open the run in the Temporal Web UI and see which activity took the time (retries, backoff, slow pages).',
-    'Look for throttling or blocking by the retailer (HTTP 429/403, captchas) and for a slow proxy.',
-    'If runs overlap or pile up, check the Schedule overlap policy; acknowledge once explained.',
-  ],
-};
-
 export function remediationSteps(event: AlertEvent): string[] {
-  if (event.kind === 'resolve') return ['No action needed: the condition has cleared. Note the cause in the incident log if it was not obvious.'];
-  return [...STEPS[event.rule]];
+  return remediationFor(event.rule, event.kind);
 }
 
 /** Quoted only when needed, so the common case stays readable and the odd one stays paste-safe. */
@@ -185,11 +169,17 @@ function shellArg(s: string): string {
 
 export function alertCommands(event: AlertEvent, ctx: FormatContext): AlertCommands {
   const cmds: AlertCommands = { replay: `${ctx.cliCommand} replay ${shellArg(event.retailer)}` };
-  if (event.kind !== 'resolve') cmds.ack = `${ctx.cliCommand} ack ${shellArg(event.incidentId)}`;
+  if (event.kind === 'fire' || event.kind === 'renotify') cmds.ack = `${ctx.cliCommand} ack ${shellArg(event.incidentId)}`;
+  if (event.kind !== 'resolve') {
+    cmds.silence = `${ctx.cliCommand} silence ${shellArg(event.retailer)} --rule ${shellArg(event.rule)} --for 2h --reason ${shellArg(`working on ${event.incidentId}`)}`;
+  }
   return cmds;
 }
 
-const commandList = (c: AlertCommands): string[] => [c.replay, ...(c.ack ? [c.ack] : [])];
+export const commandList = (c: AlertCommands): string[] => [c.replay, ...(c.ack ? [c.ack] : []), ...(c.silence ? [c.silence] : [])];
+
+/** The heading over the remediation steps. */
+export const stepsHeading = (event: AlertEvent): string => (event.kind === 'resolve' ? 'Follow-up' : event.kind === 'acknowledge' ? 'Status' : 'Remediation');
 
 // ---------------------------------------------------------------------------------------------- Slack
 
@@ -221,7 +211,7 @@ export function toSlackMessage(event: AlertEvent, ctx: FormatContext): Record<st
         text: { type: 'mrkdwn', text: clip(mrkdwn(event.summary), SLACK_LIMITS.sectionText) },
         fields: figures.map((f) => ({ type: 'mrkdwn', text: clip(`*${mrkdwn(f.label)}*\n${mrkdwn(f.value)}`, SLACK_LIMITS.fieldText) })),
       },
-      { type: 'section', text: { type: 'mrkdwn', text: clip(`*${event.kind === 'resolve' ? 'Follow-up' : 'Remediation'}*\n${steps.join('\n')}`, SLACK_LIMITS.sectionText) } },
+      { type: 'section', text: { type: 'mrkdwn', text: clip(`*${stepsHeading(event)}*\n${steps.join('\n')}`, SLACK_LIMITS.sectionText) } },
       {
         type: 'context',
         elements: [
@@ -315,7 +305,7 @@ export function toEmail(event: AlertEvent, ctx: FormatContext): EmailContent {
     '',
     ...figures.map((f) => `${f.label}: ${f.value}`),
     '',
-    event.kind === 'resolve' ? 'Follow-up:' : 'Remediation:',
+    `${stepsHeading(event)}:`,
     ...steps.map((s, i) => `  ${i + 1}. ${s}`),
     '',
     'Commands:',
@@ -331,7 +321,7 @@ export function toEmail(event: AlertEvent, ctx: FormatContext): EmailContent {
     '<table>',
     ...figures.map((f) => `<tr><th align="left">${h(f.label)}</th><td>${h(f.value)}</td></tr>`),
     '</table>',
-    `<h3>${event.kind === 'resolve' ? 'Follow-up' : 'Remediation'}</h3>`,
+    `<h3>${stepsHeading(event)}</h3>`,
     `<ol>${steps.map((s) => `<li>${h(s)}</li>`).join('')}</ol>`,
     '<h3>Commands</h3>',
     ...commands.map((c) => `<pre>${h(c)}</pre>`),

@@ -9,7 +9,9 @@ import {
   escapeHtml,
   KIND_PREFIX,
   mrkdwn,
+  remediationSteps,
   RULE_LABELS,
+  stepsHeading,
   SLACK_LIMITS,
   slackUrl,
   toWebhookPayload,
@@ -47,7 +49,9 @@ export function groupHeadline(events: AlertEvent[]): string {
   if (!first) return 'no retailers';
   const n = groupRetailers(events).length;
   const phrase = RULE_PHRASE[first.rule];
-  return `+${n} retailer${n === 1 ? '' : 's'} ${first.kind === 'resolve' ? phrase.resolved : first.kind === 'renotify' ? `still ${phrase.open}` : phrase.open}`;
+  const state =
+    first.kind === 'resolve' ? phrase.resolved : first.kind === 'renotify' ? `still ${phrase.open}` : first.kind === 'acknowledge' ? `${phrase.open} (acknowledged)` : phrase.open;
+  return `+${n} retailer${n === 1 ? '' : 's'} ${state}`;
 }
 
 export function groupTitle(events: AlertEvent[]): string {
@@ -64,6 +68,9 @@ export function groupLinks(ctx: FormatContext): Link[] {
 }
 
 export const groupCommand = (ctx: FormatContext) => `${ctx.cliCommand} incidents`;
+
+/** What to do about the group: the rule's steps (the per-retailer replay/ack/silence commands are in `incidents`). */
+export const groupSteps = (events: AlertEvent[]): string[] => (events[0] ? remediationSteps(events[0]) : []);
 
 /** Greedy packing of `items` joined by `sep` into chunks of at most `max` characters (an item alone is clipped). */
 export function packText(items: string[], sep: string, max: number): string[] {
@@ -96,20 +103,37 @@ function packNames(names: string[], maxSections: number): string[] {
   return [...kept, `… and ${names.length - shown} more`];
 }
 
+/** `prefix` and as many names as fit in `max` characters, then "… and N more". */
+export function namesWithin(prefix: string, names: string[], max: number): string {
+  let out = prefix;
+  for (let i = 0; i < names.length; i++) {
+    const item = `${i ? ', ' : ''}${names[i]}`;
+    const rest = names.length - i - 1;
+    // Room for this name and, if any are left, the longest possible tail.
+    const tail = rest > 0 ? ` … and ${names.length} more`.length : 0;
+    if (out.length + item.length + tail > max) return clip(`${out} … and ${names.length - i} more`, max);
+    out += item;
+  }
+  return clip(out, max);
+}
+
 export function toGroupedSlackMessage(events: AlertEvent[], ctx: FormatContext): Record<string, unknown> {
   const list = sorted(events);
   const title = groupTitle(list);
   const names = groupRetailers(list);
   const lines = list.map((e) => `• *${mrkdwn(e.retailer)}* — ${mrkdwn(oneLine(e.summary, LINE_SUMMARY_MAX))}`).join('\n');
-  // Header and context take two blocks; the rest may hold the list.
-  const maxSections = SLACK_LIMITS.blocks - 2;
+  // Header, remediation and context take three blocks; the rest may hold the list.
+  const maxSections = SLACK_LIMITS.blocks - 3;
+  const steps = groupSteps(list).map((s, i) => `${i + 1}. ${mrkdwn(s)}`);
   const sections = lines.length <= SLACK_LIMITS.sectionText ? [lines] : packNames(names.map(mrkdwn), maxSections);
   const links = groupLinks(ctx).map((l) => `<${slackUrl(l.url)}|${mrkdwn(l.label)}>`);
   return {
-    text: clip(mrkdwn(`${title}: ${names.join(', ')}`), SLACK_LIMITS.messageText),
+    // Every text field within 3,000 characters: past that the top-level text names as many as fit, then a count.
+    text: namesWithin(mrkdwn(`${title}: `), names.map(mrkdwn), SLACK_LIMITS.sectionText),
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: clip(title, SLACK_LIMITS.headerText), emoji: true } },
       ...sections.map((text) => ({ type: 'section', text: { type: 'mrkdwn', text } })),
+      { type: 'section', text: { type: 'mrkdwn', text: clip(`*${stepsHeading(list[0]!)}*\n${steps.join('\n')}`, SLACK_LIMITS.sectionText) } },
       {
         type: 'context',
         elements: [
@@ -173,6 +197,9 @@ export function toGroupedEmail(events: AlertEvent[], ctx: FormatContext): EmailC
     '',
     ...list.map((e) => `- ${e.retailer}: ${oneLine(e.summary, LINE_SUMMARY_MAX)}`),
     '',
+    `${stepsHeading(list[0]!)}:`,
+    ...groupSteps(list).map((s, i) => `  ${i + 1}. ${s}`),
+    '',
     'Commands:',
     `  ${groupCommand(ctx)}`,
     '',
@@ -185,6 +212,8 @@ export function toGroupedEmail(events: AlertEvent[], ctx: FormatContext): EmailC
     '<table>',
     ...list.map((e) => `<tr><th align="left">${h(e.retailer)}</th><td>${h(oneLine(e.summary, LINE_SUMMARY_MAX))}</td></tr>`),
     '</table>',
+    `<h3>${stepsHeading(list[0]!)}</h3>`,
+    `<ol>${groupSteps(list).map((s) => `<li>${h(s)}</li>`).join('')}</ol>`,
     '<h3>Commands</h3>',
     `<pre>${h(groupCommand(ctx))}</pre>`,
     `<p>${links.map((l) => `<a href="${h(l.url)}">${h(l.label)}</a>`).join(' · ')}</p>`,

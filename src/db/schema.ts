@@ -61,7 +61,7 @@ export interface AlertEventsTable {
   incident_id: string;
   retailer: string;
   rule: string;
-  kind: 'fire' | 'renotify' | 'resolve';
+  kind: 'fire' | 'renotify' | 'resolve' | 'acknowledge';
   occurred_at: Timestamp;
   opened_at: Timestamp;
   summary: string;
@@ -116,6 +116,17 @@ export interface IngestionRunsHourlyTable {
   duration_runs: number;
 }
 
+/** Slack bot mode: the message of each incident (migration 007). */
+export interface SlackMessagesTable {
+  incident_id: string;
+  channel: string;
+  ts: string;
+  grouped: ColumnType<boolean, boolean | undefined, boolean>;
+  last_event_id: string | null;
+  posted_at: Generated<Date>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export interface Database {
   operator_actions: OperatorActionsTable;
   ingestion_runs: IngestionRunsTable;
@@ -123,4 +134,5 @@ export interface Database {
   retailer_status: RetailerStatusTable;
   alert_events: AlertEventsTable;
   quarantine: QuarantineTable;
+  slack_messages: SlackMessagesTable;
 }

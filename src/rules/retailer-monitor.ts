@@ -722,6 +722,21 @@ export class RetailerMonitor {
     return true;
   }
 
+  /**
+   * The notice that an open incident was acknowledged (Slack updates its message, PagerDuty acknowledges).
+   * Quiet (silenced) when nobody was told of the incident; never marks it announced.
+   */
+  acknowledgementEvent(incidentId: string, now: number): AlertEvent | undefined {
+    const inc = this.s.retailer.incidents.find((i) => i.id === incidentId);
+    if (!inc?.acknowledged) return undefined;
+    const announced = inc.announced;
+    const { by, note } = inc.acknowledged;
+    const ev = this.event(inc, 'acknowledge', now, `${inc.retailer}: ${inc.id} acknowledged by ${by}${note ? ` (${note})` : ''}`);
+    inc.announced = announced;
+    if (!announced) ev.silenced = true;
+    return ev;
+  }
+
   /** A fresh deterministic operator-action id (`<retailer>/action/<seq>`), separate from incident ids. */
   nextActionId(): string {
     return `${this.s.retailer.retailer}/action/${++this.s.actionSeq}`;

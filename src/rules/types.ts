@@ -7,7 +7,7 @@ import type { ThresholdOverrides, Thresholds } from './thresholds';
 export const RULES = ['consecutive_failures', 'stale', 'sku_drop', 'promo_drop', 'run_duration'] as const;
 export type RuleId = (typeof RULES)[number];
 
-export type AlertKind = 'fire' | 'renotify' | 'resolve';
+export type AlertKind = 'fire' | 'renotify' | 'resolve' | 'acknowledge';
 
 /** One run as the monitor remembers it (times in epoch ms). */
 export interface RunSummary {

@@ -86,8 +86,11 @@ export interface OperatorActionInput {
   outcome?: string;
 }
 
-/** Alert channels, in the order the fleet schedules them. `console`: one line per alert on the worker's stdout. */
-export const ALERT_CHANNELS = ['slack', 'webhook', 'email', 'console'] as const;
+/**
+ * Alert channels, in the order the fleet schedules them. `console`: one line per alert on the worker's stdout;
+ * `pagerduty`: Events API v2 (runs before the `pagerduty-channel` patch never schedule it).
+ */
+export const ALERT_CHANNELS = ['slack', 'webhook', 'email', 'console', 'pagerduty'] as const;
 export type Channel = (typeof ALERT_CHANNELS)[number];
 
 export interface DeliveryOutcome {

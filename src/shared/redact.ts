@@ -3,7 +3,7 @@
  * secrets, and which part of each:
  * - DATABASE_URL, SMTP_URL: the password in the URL (`postgres://user:***@host/db`).
  * - SLACK_WEBHOOK_URL, ALERT_WEBHOOK_URL: the path and query (the token is the path: `https://hooks.slack.com/***`).
- * - TEMPORAL_API_KEY, OTEL_EXPORTER_OTLP_HEADERS: the whole value.
+ * - TEMPORAL_API_KEY, OTEL_EXPORTER_OTLP_HEADERS, SLACK_BOT_TOKEN, PAGERDUTY_ROUTING_KEY: the whole value.
  */
 
 export const MASK = '***';
@@ -17,6 +17,8 @@ export const SECRET_ENV: ReadonlyMap<string, SecretPart> = new Map<string, Secre
   ['SLACK_WEBHOOK_URL', 'path'],
   ['ALERT_WEBHOOK_URL', 'path'],
   ['TEMPORAL_API_KEY', 'whole'],
+  ['SLACK_BOT_TOKEN', 'whole'],
+  ['PAGERDUTY_ROUTING_KEY', 'whole'],
   ['OTEL_EXPORTER_OTLP_HEADERS', 'whole'],
 ]);
 

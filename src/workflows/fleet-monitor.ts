@@ -67,7 +67,7 @@ const fleetOps = proxyActivities<FleetActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
-type ChannelActivity = 'sendSlackAlert' | 'sendWebhookAlert' | 'sendEmailAlert' | 'sendConsoleAlert';
+type ChannelActivity = 'sendSlackAlert' | 'sendWebhookAlert' | 'sendEmailAlert' | 'sendConsoleAlert' | 'sendPagerDutyAlert';
 
 /** The channels of runs started before the console channel (their histories must replay unchanged). */
 const CHANNELS_V1: Array<[Channel, ChannelActivity]> = [
@@ -76,12 +76,19 @@ const CHANNELS_V1: Array<[Channel, ChannelActivity]> = [
   ['email', 'sendEmailAlert'],
 ];
 const CHANNELS_V2: Array<[Channel, ChannelActivity]> = [...CHANNELS_V1, ['console', 'sendConsoleAlert']];
+const CHANNELS_V3: Array<[Channel, ChannelActivity]> = [...CHANNELS_V2, ['pagerduty', 'sendPagerDutyAlert']];
 
 /**
  * patched(): adds the console channel (one more activity, one more outcome per alert record) and the
  * fuller failure reason below. Runs that started before it keep the old commands.
  */
 export const CONSOLE_CHANNEL_PATCH = 'console-channel';
+
+/**
+ * patched(): adds the PagerDuty channel (one more activity, one more outcome per alert record). Runs that
+ * started before it keep their channels. (Acknowledgement events need no patch here: old histories hold none.)
+ */
+export const PAGERDUTY_CHANNEL_PATCH = 'pagerduty-channel';
 
 export const FLEET_LIMITS = {
   recentEventIds: 5000,
@@ -116,7 +123,7 @@ function isAlertEvent(v: unknown): v is AlertEvent {
     typeof e.eventId === 'string' &&
     typeof e.incidentId === 'string' &&
     typeof e.retailer === 'string' &&
-    (e.kind === 'fire' || e.kind === 'renotify' || e.kind === 'resolve') &&
+    (e.kind === 'fire' || e.kind === 'renotify' || e.kind === 'resolve' || e.kind === 'acknowledge') &&
     (RULES as readonly string[]).includes(e.rule as string) &&
     typeof e.at === 'number' &&
     typeof e.summary === 'string'
@@ -171,7 +178,8 @@ export async function fleetMonitorWorkflow(input: FleetInput = {}): Promise<void
   const view = (): FleetResult => ({ message: '', defaults: { ...defaults }, expectedRetailers: [...expected].sort() });
   // Evaluated once per run, before any delivery: a run either has the console channel throughout or not.
   const consolePatch = patched(CONSOLE_CHANNEL_PATCH);
-  const CHANNELS = consolePatch ? CHANNELS_V2 : CHANNELS_V1;
+  const pagerDutyPatch = patched(PAGERDUTY_CHANNEL_PATCH);
+  const CHANNELS = consolePatch ? (pagerDutyPatch ? CHANNELS_V3 : CHANNELS_V2) : CHANNELS_V1;
   const reasonOf = consolePatch ? failureReason : causeOf;
 
   // ---- delivery ----------------------------------------------------------------------------------------

@@ -93,6 +93,12 @@ const OPEN_RULES_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.openRules, Sea
  */
 export const BASELINES_PATCH = 'robust-baselines';
 
+/**
+ * patched(): an acknowledgement is handed to the fleet as an alert event (kind `acknowledge`), so Slack
+ * updates the incident's message and PagerDuty acknowledges. Histories recorded before it replay unchanged.
+ */
+export const ACK_NOTICE_PATCH = 'ack-notice';
+
 export const LIMITS = {
   /** Run rows per persistBatch. */
   runsPerBatch: 500,
@@ -265,6 +271,10 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   const acknowledge = (args: unknown): OperatorResult => {
     const { incidentId, by = 'unknown', note } = validAcknowledge(args);
     if (!monitor.acknowledge(incidentId, { by, note }, Date.now())) throw refuse(`no open incident ${incidentId}`, 'UnknownIncident');
+    if (patched(ACK_NOTICE_PATCH)) {
+      const notice = monitor.acknowledgementEvent(incidentId, Date.now());
+      if (notice) queueAlerts([notice]);
+    }
     changed();
     const rule = monitor.openIncidents().find((i) => i.id === incidentId)?.rule;
     return result(`acknowledged ${incidentId}`, recordAction({ action: 'acknowledge', incidentId, rule, by, reason: note }));
