@@ -10,6 +10,7 @@ import { timestampMs } from '../shared/duration';
 import { createReconcilerActivities } from '../reconciler/activities';
 import { visibilityString } from '../shared/visibility';
 import type { ReconcilerActivities } from '../reconciler/types';
+import { createScheduleFactsActivities } from './schedule-facts';
 import { whoPaused } from './schedule-pause';
 import { combineDiagnosis, explainPollers, explainSchedule, type OpenRun, type PollerFacts } from './stale-diagnosis';
 import type { StaleDiagnosisRequest, TemporalActivities } from './types';
@@ -99,6 +100,8 @@ export function createTemporalActivities(config: MonitorConfig, client: Client):
       const schedule = explainSchedule(description, await openRuns(description), now, req.typicalDurationMs, pause, { queueUnpolled: pollers !== undefined });
       return combineDiagnosis(pollers, schedule);
     },
+
+    ...createScheduleFactsActivities(client, (retailer, schedule) => scheduleIdFor(config, retailer, schedule)),
 
     ...createReconcilerActivities({
       client,

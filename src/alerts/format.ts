@@ -6,6 +6,7 @@
 import type { MonitorConfig } from '../config';
 import type { AlertEvent, AlertFigures, RuleId } from '../rules/types';
 import { humanDuration } from '../rules/retailer-monitor';
+import { graceText } from '../rules/missed-run';
 import { HOUR_MS } from '../rules/thresholds';
 
 export interface FormatContext {
@@ -52,6 +53,7 @@ export const RULE_LABELS: Record<RuleId, string> = {
   consecutive_failures: 'Consecutive ingestion failures',
   stale: 'Stale data',
   sku_drop: 'SKU count drop',
+  missed_run: 'Missed scheduled run',
 };
 
 export const KIND_PREFIX: Record<AlertEvent['kind'], string> = {
@@ -100,6 +102,11 @@ export function alertFigures(event: AlertEvent): Figure[] {
     const threshold = f.skuDropPct !== undefined ? ` (threshold ${f.skuDropPct}%)` : '';
     out.push({ label: 'Drop', value: `${f.dropPct}%${threshold}` });
   }
+  if (f.expectedRunAt !== undefined) {
+    const grace = f.missedRunGraceMs !== undefined ? ` (grace ${graceText(f.missedRunGraceMs)})` : '';
+    out.push({ label: 'Expected run', value: `${iso(f.expectedRunAt)}${grace}` });
+    if (f.missedRuns !== undefined && f.missedRuns > 1) out.push({ label: 'Runs missed', value: String(f.missedRuns) });
+  }
   if (f.lastError) out.push({ label: 'Last error', value: clip(f.lastError, 500) });
   out.push({ label: 'Opened', value: iso(event.openedAt) });
   if (event.kind !== 'fire') out.push({ label: event.kind === 'resolve' ? 'Resolved' : 'Reminder at', value: iso(event.at) });
@@ -141,6 +148,12 @@ const STEPS: Record<RuleId, string[]> = {
     'Check for a site layout change that makes selectors miss products.',
     'Check for a partial scrape (pagination stopped early, timeouts, category pages failing).',
     'After fixing the scraper, replay the retailer; acknowledge if the drop is genuine.',
+  ],
+  missed_run: [
+    'Read the likely cause: the Schedule skipped the run (overlap policy), took no action, or started a run that never reported.',
+    'Check the ingestion worker is running and polling its task queue (Temporal UI → Workers), and the run it started (if any).',
+    'Check the Schedule (`temporal schedule describe --schedule-id <id>`): spec, timezone, paused state, recent actions.',
+    'Start a run with the replay command below; its report resolves this alert.',
   ],
 };
 

@@ -24,6 +24,7 @@ const RULE_PHRASE: Record<RuleId, { open: string; resolved: string }> = {
   consecutive_failures: { open: 'failing repeatedly', resolved: 'recovered from repeated failures' },
   stale: { open: 'stale', resolved: 'no longer stale' },
   sku_drop: { open: 'with a SKU count drop', resolved: 'back to normal SKU counts' },
+  missed_run: { open: 'missing a scheduled run', resolved: 'reporting scheduled runs again' },
 };
 
 /** Summaries quoted per retailer are cut to this many characters (one line each). */

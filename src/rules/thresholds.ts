@@ -14,6 +14,11 @@ export interface Thresholds {
   skuMinSamples: number;
   /** Re-notify an open, unacknowledged incident this often (ms); 0 = never. */
   renotifyEveryMs: number;
+  /**
+   * Missed-run rule (src/rules/missed-run.ts): grace after a Schedule's expected run (plus its usual
+   * duration) before `missed_run` fires; 0 = off. Unset = DEFAULT_MISSED_RUN_GRACE_MS (15 min, on).
+   */
+  missedRunGraceMs?: number;
 }
 
 export const HOUR_MS = 60 * 60 * 1000;
@@ -40,6 +45,13 @@ export const thresholdsSchema = z
       .min(0)
       .max(30 * 24 * HOUR_MS)
       .refine((v) => v === 0 || v >= 60_000, 'renotifyEveryMs must be 0 (off) or at least one minute'),
+    missedRunGraceMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * HOUR_MS)
+      .refine((v) => v === 0 || v >= 1000, 'missedRunGraceMs must be 0 (off) or at least one second')
+      .optional(),
   })
   .strict();
 

@@ -1,7 +1,8 @@
 /** Data shapes of the monitor's durable state. Plain JSON so they travel through continue-as-new and queries. */
+import type { MissedRunState, MissedRunView } from './missed-run';
 import type { ThresholdOverrides, Thresholds } from './thresholds';
 
-export const RULES = ['consecutive_failures', 'stale', 'sku_drop'] as const;
+export const RULES = ['consecutive_failures', 'stale', 'sku_drop', 'missed_run'] as const;
 export type RuleId = (typeof RULES)[number];
 
 export type AlertKind = 'fire' | 'renotify' | 'resolve';
@@ -38,6 +39,11 @@ export interface AlertFigures {
   trailingAverage?: number;
   dropPct?: number;
   skuDropPct?: number;
+  /** missed_run: the Schedule's expected action time, the grace, the schedule and how many were missed. */
+  expectedRunAt?: number;
+  missedRunGraceMs?: number;
+  scheduleId?: string;
+  missedRuns?: number;
 }
 
 export interface Acknowledgement {
@@ -111,6 +117,8 @@ export interface RetailerState {
   overrides?: ThresholdOverrides;
   silences: Silence[];
   totals: { runs: number; failures: number; outOfOrder: number };
+  /** Missed-run rule state (src/rules/missed-run.ts); absent in snapshots from before the rule. */
+  missedRun?: MissedRunState;
 }
 
 export interface Rejection {
@@ -165,6 +173,8 @@ export interface RetailerDetail extends RetailerStatus {
   skuBaseline: number[];
   counters: MonitorCounters;
   recentRejections: Rejection[];
+  /** The missed-run rule's view: schedule, expected run, deadline (when it is watching one). */
+  missedRun?: MissedRunView;
 }
 
 /** Field names that hold epoch milliseconds; query results carry them as ISO-8601 strings instead. */
@@ -181,6 +191,9 @@ export const TIME_FIELDS = [
   'at',
   'until',
   'createdAt',
+  'expectedRunAt',
+  'deadlineAt',
+  'checkedAt',
 ] as const;
 type TimeField = (typeof TIME_FIELDS)[number];
 

@@ -5,6 +5,7 @@ const RULE_LABEL = new Map<string, string>([
   ['consecutive_failures', 'consecutive failures'],
   ['stale', 'stale'],
   ['sku_drop', 'SKU drop'],
+  ['missed_run', 'missed run'],
 ]);
 
 function ago(ms: number | undefined, now: number): string {

@@ -20,6 +20,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setDefaultSignalHandler,
@@ -91,6 +92,9 @@ export const LIMITS = {
   drainWaitMs: 5 * 60_000,
 };
 
+/** The missed-run rule (Schedule describes, its deadline on the timer): new commands, so behind a patch. */
+export const MISSED_RUN_PATCH = 'missed-run-rule-v1';
+
 /** Why an operator command was refused (thrown from an Update handler; the validator catches most earlier). */
 function refuse(message: string, type = 'InvalidCommand'): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true });
@@ -110,6 +114,9 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   const monitor = carried
     ? new RetailerMonitor(carried.snapshot)
     : RetailerMonitor.fresh(retailer, Date.now(), resolveThresholds(DEFAULT_THRESHOLDS, startDefaults.success ? startDefaults.data : {}));
+  const missedRunOn = patched(MISSED_RUN_PATCH);
+  // Started fresh: look the retailer's Schedule up at once; carried over from a run without the rule: on its next report.
+  if (missedRunOn) monitor.enableMissedRun(!carried);
 
   const pendingRuns: RunSummary[] = carried?.pendingRuns ?? [];
   const pendingAlerts: AlertEvent[] = carried?.pendingAlerts ?? [];
@@ -416,6 +423,23 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     }
   };
 
+  // ---- schedule loop: the missed-run rule's Schedule describes, only when the rule asks for one ------
+
+  const scheduleLoop = async () => {
+    for (;;) {
+      await condition(() => !frozen && monitor.scheduleRequest() !== undefined);
+      const req = monitor.scheduleRequest()!;
+      try {
+        const facts = await temporal.describeIngestionSchedule({ retailer, ...(req.scheduleId ? { schedule: req.scheduleId } : {}) });
+        queueAlerts(monitor.applyScheduleFacts(req, facts, Date.now()));
+      } catch (err) {
+        log.warn('could not describe the Schedule; the missed-run check is retried later', { retailer, error: causeOf(err) });
+        monitor.scheduleFactsFailed(Date.now());
+      }
+      wakeTimer = true; // the rule's next deadline changed
+    }
+  };
+
   // ---- persistence loop ------------------------------------------------------------------------------
 
   const persistLoop = async () => {
@@ -473,6 +497,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
 
   void handOverLoop();
   void persistLoop();
+  if (missedRunOn) void scheduleLoop();
   showState();
   await timerLoop();
 
