@@ -303,3 +303,16 @@ describe('Schedule facts from a description', () => {
     expect(f).not.toHaveProperty('note');
   });
 });
+
+describe('CLI: --missed-run-grace', () => {
+  it('takes a duration or off, and the thresholds line shows it', async () => {
+    const { thresholdsArgs } = await import('../src/cli/args');
+    const { formatThresholdChanges, formatThresholds } = await import('../src/cli/format');
+    const { DEFAULT_THRESHOLDS } = await import('../src/rules/thresholds');
+    expect(thresholdsArgs({ retailer: 'spar', missedRunGrace: '5s' })).toEqual({ retailer: 'spar', thresholds: { missedRunGraceMs: 5000 } });
+    expect(thresholdsArgs({ missedRunGrace: 'off' })).toEqual({ thresholds: { missedRunGraceMs: 0 } });
+    expect(() => thresholdsArgs({ missedRunGrace: '500ms' })).toThrow(/--missed-run-grace/);
+    expect(formatThresholds(DEFAULT_THRESHOLDS)).toMatch(/ · missed run grace 15m$/);
+    expect(formatThresholdChanges({ missedRunGraceMs: 0 })).toBe('missed run off');
+  });
+});

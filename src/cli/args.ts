@@ -27,6 +27,7 @@ const FLAG: Record<string, string> = {
   'thresholds.skuWindow': '--sku-window',
   'thresholds.skuMinSamples': '--sku-min-samples',
   'thresholds.renotifyEveryMs': '--renotify-every',
+  'thresholds.missedRunGraceMs': '--missed-run-grace',
 };
 
 /**
@@ -96,6 +97,7 @@ export interface ThresholdOptions {
   skuWindow?: string;
   skuMinSamples?: string;
   renotifyEvery?: string;
+  missedRunGrace?: string;
 }
 
 export function thresholdsArgs(o: ThresholdOptions): SetThresholdsArgs {
@@ -108,8 +110,11 @@ export function thresholdsArgs(o: ThresholdOptions): SetThresholdsArgs {
   if (o.renotifyEvery !== undefined) {
     t.renotifyEveryMs = /^(off|0)$/i.test(o.renotifyEvery) ? 0 : durationOption('--renotify-every', o.renotifyEvery);
   }
+  if (o.missedRunGrace !== undefined) {
+    t.missedRunGraceMs = /^(off|0)$/i.test(o.missedRunGrace) ? 0 : durationOption('--missed-run-grace', o.missedRunGrace);
+  }
   if (Object.keys(t).length === 0) {
-    throw usageError('nothing to change: give at least one of --failure-streak, --stale-after, --sku-drop-pct, --sku-window, --sku-min-samples, --renotify-every');
+    throw usageError('nothing to change: give at least one of --failure-streak, --stale-after, --sku-drop-pct, --sku-window, --sku-min-samples, --renotify-every, --missed-run-grace');
   }
   return validate(setThresholdsArgsSchema, { retailer: o.retailer, thresholds: t });
 }

@@ -4,6 +4,7 @@
  * Query results carry ISO-8601 times (src/rules/types.ts `IsoTimes`); ages are computed from them here.
  */
 import Table from 'cli-table3';
+import { DEFAULT_MISSED_RUN_GRACE_MS } from '../rules/missed-run';
 import type { Thresholds } from '../rules/thresholds';
 import type { AlertEvent, Health, Incident, IsoTimes, MonitorCounters, Rejection, RetailerStatus, RunSummary, Silence } from '../rules/types';
 import { UNIT_MS } from '../shared/duration';
@@ -133,6 +134,7 @@ export function formatThresholds(t: Thresholds): string {
     `stale after ${formatDuration(t.staleAfterMs)}`,
     `SKU drop ${t.skuDropPct}% vs last ${t.skuWindow} runs (min ${t.skuMinSamples})`,
     `re-notify ${t.renotifyEveryMs ? `every ${formatDuration(t.renotifyEveryMs)}` : 'off'}`,
+    missedRunText(t.missedRunGraceMs ?? DEFAULT_MISSED_RUN_GRACE_MS),
   ].join(' · ');
 }
 
@@ -145,7 +147,20 @@ export function formatThresholdChanges(t: Partial<Thresholds>): string {
   if (t.skuWindow !== undefined) parts.push(`SKU window ${t.skuWindow} runs`);
   if (t.skuMinSamples !== undefined) parts.push(`SKU min samples ${t.skuMinSamples}`);
   if (t.renotifyEveryMs !== undefined) parts.push(t.renotifyEveryMs ? `re-notify every ${formatDuration(t.renotifyEveryMs)}` : 're-notify off');
+  if (t.missedRunGraceMs !== undefined) parts.push(missedRunText(t.missedRunGraceMs));
   return parts.join(' · ');
+}
+
+const missedRunText = (graceMs: number) => (graceMs ? `missed run grace ${formatDuration(graceMs)}` : 'missed run off');
+
+/** The missed-run rule's line: the Schedule's next expected run, paused, or not found. */
+function missedRunRow(m: NonNullable<RetailerView['missedRun']>, now: number): string {
+  const schedule = `schedule ${m.scheduleId ?? '—'}${m.spec ? `, ${m.spec}` : ''}`;
+  if (m.paused) return `paused (${schedule})`;
+  if (m.notFound) return `no such Schedule (${schedule})`;
+  if (!m.expectedRunAt) return `— (${schedule})`;
+  const missed = m.missedRuns ? `; ${m.missedRuns} missed` : '';
+  return `${m.expectedRunAt} (${age(m.expectedRunAt, now)}; ${schedule}${missed})`;
 }
 
 export const formatSilence = (s: SilenceView, now: number): string =>
@@ -186,6 +201,7 @@ export function renderRetailer(d: RetailerView, now: number, colour: boolean): s
     row('failure streak', String(d.consecutiveFailures)),
     row('avg SKUs', `${formatCount(d.trailingAverage)} (baseline of ${d.skuBaseline.length} runs)`),
     row('stale at', `${d.staleDeadline} (${age(d.staleDeadline, now)})`),
+    ...(d.missedRun ? [row('next run', missedRunRow(d.missedRun, now))] : []),
     row('thresholds', formatThresholds(d.thresholds)),
     row('silences', d.silences.length ? d.silences.map((s) => formatSilence(s, now)).join('\n' + ' '.repeat(17)) : '—'),
     row('runs', `${d.totals.runs} total, ${d.totals.failures} failed, ${d.totals.outOfOrder} out of order`),

@@ -147,6 +147,7 @@ export function buildProgram(): Command {
     .option('--sku-window <n>', 'successful runs in the trailing average')
     .option('--sku-min-samples <n>', 'runs needed before the SKU rule can fire')
     .option('--renotify-every <duration|off>', 're-notify open, unacknowledged incidents')
+    .option('--missed-run-grace <duration|off>', "a Schedule's expected run not reported this long after it (plus its usual duration) fires missed_run (default 15m)")
     .action((o, cmd: Command) => {
       const { g, out } = ctx(cmd);
       return operate.thresholds(g, out, o);
