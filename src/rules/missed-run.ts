@@ -86,6 +86,7 @@ export interface MissedRunState {
   spec?: string;
   /** Look at the Schedule again at this time (paused, not found, no future actions, describe failed). */
   recheckAt?: number;
+  /** When the Schedule was last described (found). */
   checkedAt?: number;
   /** Expected runs missed since the last report. */
   missed: number;
@@ -231,13 +232,13 @@ export function onScheduleFacts(
   // Asked about another schedule than the one now known (a report named a new one meanwhile): ignore.
   if (req.scheduleId !== s.scheduleId) return undefined;
   s.need = undefined;
-  s.checkedAt = now;
   if (!facts.found) {
     if (!s.scheduleId) s.lookedUp = true;
     else Object.assign(s, { notFound: true, upcoming: [], recheckAt: now + NOT_FOUND_RECHECK_MS });
     return undefined;
   }
   s.scheduleId = facts.scheduleId;
+  s.checkedAt = now;
   s.notFound = false;
   s.paused = facts.paused;
   s.spec = facts.spec;
