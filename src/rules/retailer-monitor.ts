@@ -458,13 +458,14 @@ export class RetailerMonitor {
    */
   enableMissedRun(lookUpNow: boolean): void {
     this.missedRunOn = true;
-    if (!lookUpNow) this.s.retailer.missedRun ??= deferredMissedRun();
+    this.s.retailer.missedRun ??= lookUpNow ? freshMissedRun() : deferredMissedRun();
   }
 
   /** The rule's state, when it is on for this retailer (on unless its grace is set to 0). */
   private missedRun(): MissedRunState | undefined {
+    // Created by enableMissedRun, so views and condition predicates never change state by reading it.
     if (!this.missedRunOn || missedRunGraceMs(this.resolved) === 0) return undefined;
-    return (this.s.retailer.missedRun ??= freshMissedRun());
+    return this.s.retailer.missedRun;
   }
 
   /** The Schedule `describe` the rule wants now, if any (the workflow runs it as an activity). */
