@@ -107,6 +107,8 @@ it('a scheduled run that never reports fires missed_run within grace + a few sec
   expect(fire.figures).toMatchObject({ expectedRunAt: expectedAt, missedRunGraceMs: GRACE_MS, scheduleId: 'ingest-ghost' });
   // What the Schedule says: the run it started is still open (no worker), or skipped behind that open run.
   expect(fire.diagnosis).toMatch(/still running and has not reported|skipped by the overlap policy SKIP while ingest-ghost-\S+ is still open/);
+  // … and why: nobody polls the task queue its runs wait on (as the stale diagnosis would say).
+  expect(fire.diagnosis).toContain(`no worker has polled \`${NOBODY_POLLS}\``);
 
   const [message] = await slack.waitFor((r) => r.some((m) => JSON.stringify(m.body).includes('Missed scheduled run')), 20_000);
   const text = JSON.stringify(slack.received.find((m) => JSON.stringify(m.body).includes('Missed scheduled run'))!.body);

@@ -182,6 +182,7 @@ describe('the missed-run rule', () => {
     expect(explainMissed(base, T0, MIN)).toBe('skipped by the overlap policy SKIP while ingest-spar-10:00 is still open (3 skipped so far)');
     expect(explainMissed(facts([], { missedCatchupWindow: 2 }), T0, MIN)).toMatch(/^missed beyond the Schedule's catchup window \(2 so far/);
     expect(explainMissed(facts([]), T0, MIN)).toBe('the Schedule took no action for it');
+    expect(explainMissed({ ...base, pollers: 'no worker has polled `q` in the last 5 min' }, T0, MIN)).toMatch(/still open \(3 skipped so far\); no worker has polled `q`/);
     expect(explainMissed(facts([], { recentActions: [{ scheduledAt: T0, takenAt: T0 + 500, workflowId: 'w1' }] }), T0, MIN)).toMatch(/^the Schedule started w1 at .*; it closed without reporting/);
   });
 

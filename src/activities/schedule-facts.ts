@@ -6,7 +6,8 @@
 import { type Client, type ScheduleDescription, ScheduleNotFoundError } from '@temporalio/client';
 import { KEEP_ACTIONS, KEEP_UPCOMING, type ScheduleFacts } from '../rules/missed-run';
 import { isUnavailableHere } from './grpc';
-import { formatDuration } from './stale-diagnosis';
+import { explainPollers, formatDuration } from './stale-diagnosis';
+import { pollersOf } from './task-queue-pollers';
 
 type Spec = ScheduleDescription['spec'];
 type Ranges = Array<{ start: number | string; end: number | string; step: number }>;
@@ -63,15 +64,25 @@ export function scheduleFacts(d: ScheduleDescription): ScheduleFacts {
 /** `describeIngestionSchedule`: the retailer's Schedule (`schedule`, else the configured template's id). */
 export function createScheduleFactsActivities(client: Client, scheduleIdFor: (retailer: string, schedule?: string) => string) {
   return {
-    async describeIngestionSchedule({ retailer, schedule }: { retailer: string; schedule?: string }): Promise<ScheduleFacts> {
+    async describeIngestionSchedule({ retailer, schedule, check }: { retailer: string; schedule?: string; check?: boolean }): Promise<ScheduleFacts> {
       const scheduleId = scheduleIdFor(retailer, schedule);
+      let d: ScheduleDescription;
       try {
-        return scheduleFacts(await client.schedule.getHandle(scheduleId).describe());
+        d = await client.schedule.getHandle(scheduleId).describe();
       } catch (err) {
         // No such Schedule, or a server / role without the schedules API: nothing to expect.
         if (err instanceof ScheduleNotFoundError || isUnavailableHere(err)) return { found: false, scheduleId };
         throw err;
       }
+      const facts = scheduleFacts(d);
+      // A run is overdue and the Schedule has runs open: does any worker poll their task queue? (as the stale diagnosis asks)
+      const queue = d.action.type === 'startWorkflow' ? d.action.taskQueue : undefined;
+      if (check && facts.found && facts.runningWorkflowIds.length && queue) {
+        const seen = await pollersOf(client, queue).catch(() => undefined); // not allowed to look: say nothing
+        const pollers = seen && explainPollers(queue, seen, Date.now());
+        if (pollers) facts.pollers = pollers;
+      }
+      return facts;
     },
   };
 }

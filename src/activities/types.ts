@@ -83,7 +83,7 @@ export interface TemporalActivities {
    * The retailer's Schedule (`schedule`, else INGESTION_SCHEDULE_ID_TEMPLATE's id) as the missed-run rule
    * needs it: next action times, paused, recent / running actions, overlap skips. `found: false` if none.
    */
-  describeIngestionSchedule(req: { retailer: string; schedule?: string }): Promise<ScheduleFacts>;
+  describeIngestionSchedule(req: { retailer: string; schedule?: string; check?: boolean }): Promise<ScheduleFacts>;
 }
 
 export interface FleetActivities {

@@ -57,6 +57,8 @@ export type ScheduleFacts =
       missedCatchupWindow: number;
       /** The spec in one line, e.g. `calendar hour 6 minute 30 (Africa/Johannesburg)`. */
       spec: string;
+      /** On a check with runs open: "no worker has polled `q` …" when none polls the action's task queue. */
+      pollers?: string;
     };
 
 export type ScheduleRequestKind = 'lookup' | 'refresh' | 'check';
@@ -206,12 +208,15 @@ export function explainMissed(f: Extract<ScheduleFacts, { found: true }>, expect
   const action = f.recentActions.find((a) => Math.abs(a.scheduledAt - expectedAt) <= Math.max(tol, 1000));
   if (action) {
     const how = f.runningWorkflowIds.includes(action.workflowId)
-      ? 'it is still running and has not reported (no worker on its task queue, or running long)'
+      ? f.pollers
+        ? `it is still running and has not reported: ${f.pollers}`
+        : 'it is still running and has not reported (no worker on its task queue, or running long)'
       : 'it closed without reporting (the reconciler reports runs that failed)';
     return `the Schedule started ${action.workflowId} at ${iso(action.takenAt)}; ${how}`;
   }
   if (f.skippedOverlap > 0 && f.overlap !== 'ALLOW_ALL' && f.runningWorkflowIds.length > 0) {
-    return `skipped by the overlap policy ${f.overlap} while ${f.runningWorkflowIds[0]} is still open (${f.skippedOverlap} skipped so far)`;
+    const why = f.pollers ? `; ${f.pollers}` : '';
+    return `skipped by the overlap policy ${f.overlap} while ${f.runningWorkflowIds[0]} is still open (${f.skippedOverlap} skipped so far)${why}`;
   }
   if (f.missedCatchupWindow > 0) return `missed beyond the Schedule's catchup window (${f.missedCatchupWindow} so far; was the server down?)`;
   return 'the Schedule took no action for it';

@@ -430,7 +430,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
       await condition(() => !frozen && monitor.scheduleRequest() !== undefined);
       const req = monitor.scheduleRequest()!;
       try {
-        const facts = await temporal.describeIngestionSchedule({ retailer, ...(req.scheduleId ? { schedule: req.scheduleId } : {}) });
+        const facts = await temporal.describeIngestionSchedule({ retailer, ...(req.scheduleId ? { schedule: req.scheduleId } : {}), ...(req.kind === 'check' ? { check: true } : {}) });
         queueAlerts(monitor.applyScheduleFacts(req, facts, Date.now()));
       } catch (err) {
         log.warn('could not describe the Schedule; the missed-run check is retried later', { retailer, error: causeOf(err) });
