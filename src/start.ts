@@ -159,10 +159,12 @@ async function startLocal(): Promise<void> {
     // The fleet workflow, as the worker starts it on boot (use-existing; a v0.1 single monitor is replaced).
     await ensureFleet(client, config);
     const fleet = fleetHandle(client, config);
-    // Demo thresholds: runs every minute, so "stale" after 3 minutes rather than 4 hours (fleet defaults,
-    // pushed to every retailer monitor).
+    // Demo thresholds: runs every minute, so "stale" after 3 minutes rather than 4 hours, and a scheduled run
+    // that does not report is a missed run after 30 s rather than 15 min (fleet defaults, pushed to every
+    // retailer monitor).
     const everySeconds = config.local.demoEverySeconds;
-    await fleet.executeUpdate(setFleetThresholdsUpdate, { args: [{ thresholds: { staleAfterMs: Math.max(3 * everySeconds * 1000, 60_000) } }] });
+    const demoThresholds = { staleAfterMs: Math.max(3 * everySeconds * 1000, 60_000), missedRunGraceMs: Math.max(everySeconds * 500, 15_000) };
+    await fleet.executeUpdate(setFleetThresholdsUpdate, { args: [{ thresholds: demoThresholds }] });
     // The demo retailers are expected: their monitors run (and go stale) even before a first report.
     const expected = [...new Set([...DEMO_RETAILERS.keys(), ...(config.expectedRetailers ?? [])])];
     await fleet.executeUpdate(setExpectedRetailersUpdate, { args: [{ add: expected, by: 'npm start' }] });

@@ -4,18 +4,16 @@
  * "Not found" is an answer, never an error; connection errors throw and are retried by Temporal.
  */
 import { type Client, type ScheduleDescription, ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import type { MonitorConfig } from '../config';
-import { timestampMs } from '../shared/duration';
 import { createReconcilerActivities } from '../reconciler/activities';
 import { visibilityString } from '../shared/visibility';
 import type { ReconcilerActivities } from '../reconciler/types';
+import { createScheduleFactsActivities } from './schedule-facts';
 import { whoPaused } from './schedule-pause';
-import { combineDiagnosis, explainPollers, explainSchedule, type OpenRun, type PollerFacts } from './stale-diagnosis';
+import { combineDiagnosis, explainPollers, explainSchedule, type OpenRun } from './stale-diagnosis';
+import { pollersOf } from './task-queue-pollers';
 import type { StaleDiagnosisRequest, TemporalActivities } from './types';
 import { isUnavailableHere } from './grpc';
-
-const { TaskQueueKind, TaskQueueType } = temporal.api.enums.v1;
 
 /** At most this many open runs are described per diagnosis (ALLOW_ALL schedules can pile them up). */
 const MAX_OPEN_RUNS = 5;
@@ -50,19 +48,6 @@ export function createTemporalActivities(config: MonitorConfig, client: Client):
     return [...runs.values()].sort((a, b) => a.startedAt - b.startedAt);
   }
 
-  /** Workflow and activity pollers of the ingestion task queue (Temporal lists those seen in the last minutes). */
-  async function pollersOf(queue: string): Promise<PollerFacts[]> {
-    const out: PollerFacts[] = [];
-    for (const taskQueueType of [TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY]) {
-      const res = await client.workflowService.describeTaskQueue({
-        namespace: client.options.namespace,
-        taskQueue: { name: queue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-        taskQueueType,
-      });
-      for (const p of res.pollers ?? []) out.push({ identity: p.identity ?? undefined, lastAccessTime: timestampMs(p.lastAccessTime) });
-    }
-    return out;
-  }
 
   return {
     async triggerIngestion({ retailer, schedule }) {
@@ -85,7 +70,7 @@ export function createTemporalActivities(config: MonitorConfig, client: Client):
     async diagnoseStale(req: StaleDiagnosisRequest) {
       const now = Date.now();
       // No worker polling the ingestion queue explains everything else (runs never start or never finish).
-      const pollers = taskQueue ? explainPollers(taskQueue, await pollersOf(taskQueue), now) : undefined;
+      const pollers = taskQueue ? explainPollers(taskQueue, await pollersOf(client, taskQueue), now) : undefined;
       const id = scheduleIdFor(config, req.retailer, req.schedule);
       let description;
       try {
@@ -99,6 +84,8 @@ export function createTemporalActivities(config: MonitorConfig, client: Client):
       const schedule = explainSchedule(description, await openRuns(description), now, req.typicalDurationMs, pause, { queueUnpolled: pollers !== undefined });
       return combineDiagnosis(pollers, schedule);
     },
+
+    ...createScheduleFactsActivities(client, (retailer, schedule) => scheduleIdFor(config, retailer, schedule)),
 
     ...createReconcilerActivities({
       client,

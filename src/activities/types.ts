@@ -5,6 +5,7 @@
  */
 import type { MaintenanceWindow } from '../rules/maintenance';
 import type { ThresholdOverrides, Thresholds } from '../rules/thresholds';
+import type { ScheduleFacts } from '../rules/missed-run';
 import type { RetailerRestore } from '../rules/retailer-monitor';
 import type { AlertEvent, RetailerStatus, RunSummary, Silence } from '../rules/types';
 import type { AlertRecord, Channel, DeliveryOutcome, OperatorActionInput } from '../shared/messages';
@@ -81,6 +82,11 @@ export interface TemporalActivities {
    * the usual duration). Undefined when nothing explains it.
    */
   diagnoseStale(req: StaleDiagnosisRequest): Promise<string | undefined>;
+  /**
+   * The retailer's Schedule (`schedule`, else INGESTION_SCHEDULE_ID_TEMPLATE's id) as the missed-run rule
+   * needs it: next action times, paused, recent / running actions, overlap skips. `found: false` if none.
+   */
+  describeIngestionSchedule(req: { retailer: string; schedule?: string; check?: boolean }): Promise<ScheduleFacts>;
 }
 
 export interface FleetActivities {

@@ -6,6 +6,7 @@
 import type { MonitorConfig } from '../config';
 import type { AlertEvent, AlertFigures, RuleId } from '../rules/types';
 import { humanDuration } from '../rules/retailer-monitor';
+import { graceText } from '../rules/missed-run';
 import { HOUR_MS } from '../rules/thresholds';
 import { remediationFor } from './remediation';
 
@@ -60,6 +61,7 @@ export const RULE_LABELS: Record<RuleId, string> = {
   sku_drop: 'SKU count drop',
   promo_drop: 'Promo count drop',
   run_duration: 'Run duration far above usual',
+  missed_run: 'Missed scheduled run',
 };
 
 export const KIND_PREFIX: Record<AlertEvent['kind'], string> = {
@@ -112,6 +114,11 @@ export function alertFigures(event: AlertEvent): Figure[] {
     out.push({ label: 'Drop', value: `${f.dropPct}%${threshold}` });
   }
   out.push(...robustFigureRows(f));
+  if (f.expectedRunAt !== undefined) {
+    const grace = f.missedRunGraceMs !== undefined ? ` (grace ${graceText(f.missedRunGraceMs)})` : '';
+    out.push({ label: 'Expected run', value: `${iso(f.expectedRunAt)}${grace}` });
+    if (f.missedRuns !== undefined && f.missedRuns > 1) out.push({ label: 'Runs missed', value: String(f.missedRuns) });
+  }
   if (f.lastError) out.push({ label: 'Last error', value: clip(f.lastError, 500) });
   out.push({ label: 'Opened', value: iso(event.openedAt) });
   if (event.kind !== 'fire') out.push({ label: KIND_AT_LABEL[event.kind], value: iso(event.at) });

@@ -28,6 +28,7 @@ const RULE_PHRASE: Record<RuleId, { open: string; resolved: string }> = {
   sku_drop: { open: 'with a SKU count drop', resolved: 'back to normal SKU counts' },
   promo_drop: { open: 'with a promo count drop', resolved: 'back to normal promo counts' },
   run_duration: { open: 'with runs far longer than usual', resolved: 'back to usual run durations' },
+  missed_run: { open: 'missing a scheduled run', resolved: 'reporting scheduled runs again' },
 };
 
 /** Summaries quoted per retailer are cut to this many characters (one line each). */

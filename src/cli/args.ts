@@ -39,6 +39,7 @@ const FLAG: Record<string, string> = {
   'thresholds.flapCount': '--flap-count',
   'thresholds.flapWindowMs': '--flap-window',
   'thresholds.flapQuietMs': '--flap-quiet',
+  'thresholds.missedRunGraceMs': '--missed-run-grace',
 };
 
 /**
@@ -119,6 +120,7 @@ export interface ThresholdOptions {
   flapCount?: string;
   flapWindow?: string;
   flapQuiet?: string;
+  missedRunGrace?: string;
 }
 
 /** `on` / `off` (also true/false, yes/no) for a rule switch. */
@@ -154,8 +156,11 @@ export function thresholdsArgs(o: ThresholdOptions): SetThresholdsArgs {
   if (o.flapCount !== undefined) t.flapCount = /^off$/i.test(o.flapCount) ? 0 : numberOption('--flap-count', o.flapCount);
   if (o.flapWindow !== undefined) t.flapWindowMs = durationOption('--flap-window', o.flapWindow);
   if (o.flapQuiet !== undefined) t.flapQuietMs = durationOption('--flap-quiet', o.flapQuiet);
+  if (o.missedRunGrace !== undefined) {
+    t.missedRunGraceMs = /^(off|0)$/i.test(o.missedRunGrace) ? 0 : durationOption('--missed-run-grace', o.missedRunGrace);
+  }
   if (Object.keys(t).length === 0) {
-    throw usageError('nothing to change: give at least one of --failure-streak, --stale-after, --sku-drop-pct, --sku-window, --sku-min-samples, --renotify-every, --flap-count, --flap-window, --flap-quiet (or a baseline rule option, see --help)');
+    throw usageError('nothing to change: give at least one of --failure-streak, --stale-after, --sku-drop-pct, --sku-window, --sku-min-samples, --renotify-every, --flap-count, --flap-window, --flap-quiet, --missed-run-grace (or a baseline rule option, see --help)');
   }
   return validate(setThresholdsArgsSchema, { retailer: o.retailer, thresholds: t });
 }

@@ -6,6 +6,7 @@
 import Table from 'cli-table3';
 import { flapSettings } from '../rules/flapping';
 import type { MaintenanceWindow } from '../rules/maintenance';
+import { DEFAULT_MISSED_RUN_GRACE_MS } from '../rules/missed-run';
 import type { Thresholds } from '../rules/thresholds';
 import { baselineSettings, type BaselineSettings } from '../rules/baseline-settings';
 import type { AlertEvent, Health, Incident, IsoTimes, MonitorCounters, Rejection, RetailerStatus, RunSummary, Silence } from '../rules/types';
@@ -143,6 +144,7 @@ export function formatThresholds(t: Thresholds): string {
     `re-notify ${t.renotifyEveryMs ? `every ${formatDuration(t.renotifyEveryMs)}` : 'off'}`,
     formatBaselineSettings(baselineSettings(t)),
     ...(t.flapCount !== undefined || t.flapWindowMs !== undefined || t.flapQuietMs !== undefined ? [formatFlap(t)] : []),
+    missedRunText(t.missedRunGraceMs ?? DEFAULT_MISSED_RUN_GRACE_MS),
   ].join(' · ');
 }
 
@@ -182,12 +184,25 @@ export function formatThresholdChanges(t: Partial<Thresholds>): string {
   if (t.flapCount !== undefined) parts.push(t.flapCount ? `flapping at ${t.flapCount} fires` : 'flap control off');
   if (t.flapWindowMs !== undefined) parts.push(`flap window ${formatDuration(t.flapWindowMs)}`);
   if (t.flapQuietMs !== undefined) parts.push(`flap quiet ${formatDuration(t.flapQuietMs)}`);
+  if (t.missedRunGraceMs !== undefined) parts.push(missedRunText(t.missedRunGraceMs));
   return parts.join(' · ');
 }
 
 /** One line per maintenance window, the active ones marked. */
 export function formatWindows(windows: Array<IsoTimes<MaintenanceWindow>>, active: string[]): string[] {
   return windows.map((w) => `${active.includes(w.id) ? '[ACTIVE] ' : ''}${w.id}: ${w.spec}${w.retailer ? '' : ' (fleet-wide)'} — ${w.reason} (by ${w.by})`);
+}
+
+const missedRunText = (graceMs: number) => (graceMs ? `missed run grace ${formatDuration(graceMs)}` : 'missed run off');
+
+/** The missed-run rule's line: the Schedule's next expected run, paused, or not found. */
+function missedRunRow(m: NonNullable<RetailerView['missedRun']>, now: number): string {
+  const schedule = `schedule ${m.scheduleId ?? '—'}${m.spec ? `, ${m.spec}` : ''}`;
+  if (m.paused) return `paused (${schedule})`;
+  if (m.notFound) return `no such Schedule (${schedule})`;
+  if (!m.expectedRunAt) return `— (${schedule})`;
+  const missed = m.missedRuns ? `; ${m.missedRuns} missed` : '';
+  return `${m.expectedRunAt} (${age(m.expectedRunAt, now)}; ${schedule}${missed})`;
 }
 
 export const formatSilence = (s: SilenceView, now: number): string =>
@@ -228,6 +243,7 @@ export function renderRetailer(d: RetailerView, now: number, colour: boolean): s
     row('failure streak', String(d.consecutiveFailures)),
     row('avg SKUs', `${formatCount(d.trailingAverage)} (baseline of ${d.skuBaseline.length} runs)`),
     row('stale at', `${d.staleDeadline} (${age(d.staleDeadline, now)})`),
+    ...(d.missedRun ? [row('next run', missedRunRow(d.missedRun, now))] : []),
     row('thresholds', formatThresholds(d.thresholds)),
     row('silences', d.silences.length ? d.silences.map((s) => formatSilence(s, now)).join('\n' + ' '.repeat(17)) : '—'),
     ...(d.maintenance?.length ? [row('maintenance', formatWindows(d.maintenance, d.activeMaintenance ?? []).join('\n' + ' '.repeat(17)))] : []),

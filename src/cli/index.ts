@@ -159,6 +159,7 @@ export function buildProgram(): Command {
     .option('--flap-count <n|off>', 'fires of one rule within --flap-window that make it flapping (held open as one incident); default 3')
     .option('--flap-window <duration>', 'window for --flap-count (default 1h)')
     .option('--flap-quiet <duration>', 'a flapping incident closes after this long without re-firing (default 30m)')
+    .option('--missed-run-grace <duration|off>', "a Schedule's expected run not reported this long after it (plus its usual duration) fires missed_run (default 15m)")
     .action((o, cmd: Command) => {
       const { g, out } = ctx(cmd);
       return operate.thresholds(g, out, o);

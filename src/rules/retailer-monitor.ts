@@ -9,6 +9,23 @@ import { baselineSettings, type BaselineSettings } from './baseline-settings';
 import { BASELINE_METRICS, baselineAt, describeBaseline, excludeSample, recordSample, reindexWeekdays, weekdayIn, type BaselineMetric, type BaselineSample, type ExclusionReason } from './baselines';
 import { flapControlOn, flappingSummary, flapSettings, pruneFires, quietDeadline, recordFire, stoppedFlappingSummary } from './flapping';
 import { isInWindow, MAX_WINDOWS, nextBoundary, windowActive, windowOver, type MaintenanceWindow } from './maintenance';
+import {
+  deferredMissedRun,
+  freshMissedRun,
+  graceText,
+  missedRunDeadline,
+  missedRunGraceMs,
+  missedRunRequest,
+  missedRunView,
+  onMissedRunReport,
+  onMissedRunTimer,
+  onScheduleFacts,
+  onScheduleFactsFailed,
+  typicalDurationMs,
+  type MissedRunState,
+  type ScheduleFacts,
+  type ScheduleRequest,
+} from './missed-run';
 import { DEFAULT_THRESHOLDS, HOUR_MS, resolveThresholds, type ThresholdOverrides, type Thresholds } from './thresholds';
 import type {
   AlertEvent,
@@ -65,7 +82,7 @@ export interface RetailerRestore {
   maintenance?: MaintenanceWindow[];
 }
 
-const RULE_ORDER: readonly RuleId[] = ['consecutive_failures', 'sku_drop', 'stale', 'promo_drop', 'run_duration'];
+const RULE_ORDER: readonly RuleId[] = ['consecutive_failures', 'sku_drop', 'stale', 'promo_drop', 'run_duration', 'missed_run'];
 
 /** Events that stand for "held open as flapping": no notification; filtered out before they leave the engine. */
 const HELD_MARKERS = new WeakSet<AlertEvent>();
@@ -183,6 +200,8 @@ export class RetailerMonitor {
   private flapControl = true;
   /** The latest `now` a caller gave (for nextDeadline called without one). */
   private lastNow = 0;
+  /** The missed-run rule runs only where the workflow turned it on (behind its patch); not state. */
+  private missedRunOn = false;
 
   constructor(snapshot: RetailerSnapshot) {
     // Deep copy so a snapshot handed in (workflow input, test fixture) is never mutated behind its owner.
@@ -355,6 +374,7 @@ export class RetailerMonitor {
       if (!this.legacy) alerts.push(...this.evaluateBaselineRules(run, now));
       r.baselineSamples = recordSample(this.samples, sampleOf(this.samples, run, this.baseline.timezone, opts.inMaintenance || run.inMaintenance));
     }
+    alerts.push(...this.missedRunReport(run, now));
     pushBounded(r.recentRuns, forRecent(run), KEEP.recentRuns);
     return { outcome: 'accepted', run, alerts: sendable(alerts) };
   }
@@ -466,6 +486,9 @@ export class RetailerMonitor {
       const quiet = quietDeadline(inc, flapSettings(this.resolved));
       if (quiet !== undefined) due.push(quiet);
     }
+    const missed = this.missedRun();
+    const missedDue = missed && missedRunDeadline(missed, missedRunGraceMs(this.resolved), typicalDurationMs(r.recentRuns));
+    if (missedDue !== undefined) due.push(missedDue);
     return due.length ? Math.min(...due) : undefined;
   }
 
@@ -496,6 +519,7 @@ export class RetailerMonitor {
     } else if (stale) {
       stale.figures.hoursSinceSuccess = round2((now - (r.lastSuccessAt ?? r.firstSeenAt)) / HOUR_MS);
     }
+    this.missedRunTimer(now);
     if (t.renotifyEveryMs > 0) {
       for (const inc of r.incidents) {
         if (!inc.acknowledged && now >= inc.lastNotifiedAt + t.renotifyEveryMs) {
@@ -673,6 +697,78 @@ export class RetailerMonitor {
     return ev;
   }
 
+  // ---- missed-run rule (decisions in ./missed-run.ts) --------------------------------------------
+
+  /**
+   * Turn the missed-run rule on (the workflow does, behind its patch, so old histories replay unchanged).
+   * `lookUpNow` false (a monitor carried over from before the rule): the Schedule is looked up on the next report.
+   */
+  enableMissedRun(lookUpNow: boolean): void {
+    this.missedRunOn = true;
+    this.s.retailer.missedRun ??= lookUpNow ? freshMissedRun() : deferredMissedRun();
+  }
+
+  /** The rule's state, when it is on for this retailer (on unless its grace is set to 0). */
+  private missedRun(): MissedRunState | undefined {
+    // Created by enableMissedRun, so views and condition predicates never change state by reading it.
+    if (!this.missedRunOn || missedRunGraceMs(this.resolved) === 0) return undefined;
+    return this.s.retailer.missedRun;
+  }
+
+  /** The Schedule `describe` the rule wants now, if any (the workflow runs it as an activity). */
+  scheduleRequest(): ScheduleRequest | undefined {
+    const m = this.missedRun();
+    return m && missedRunRequest(m);
+  }
+
+  private missedRunReport(run: RunSummary, now: number): AlertEvent[] {
+    const m = this.missedRun();
+    if (m) onMissedRunReport(m, run);
+    if (!this.incident('missed_run')) return [];
+    return [this.close('missed_run', now, `${this.s.retailer.retailer}: run ${run.runId} reported (started ${new Date(run.startedAt).toISOString()})`, run)];
+  }
+
+  /** A deadline passed: an overdue expected run asks for a `describe` (or, while open, is counted). */
+  private missedRunTimer(now: number): void {
+    const m = this.missedRun();
+    const open = this.incident('missed_run');
+    if (m && onMissedRunTimer(m, now, missedRunGraceMs(this.resolved), typicalDurationMs(this.s.retailer.recentRuns), !!open) && open) {
+      open.figures.missedRuns = m.missed;
+    }
+  }
+
+  /** The answer to `scheduleRequest()`: may fire `missed_run`. */
+  applyScheduleFacts(req: ScheduleRequest, facts: ScheduleFacts, now: number): AlertEvent[] {
+    const m = this.missedRun();
+    if (!m) return [];
+    const grace = missedRunGraceMs(this.resolved);
+    const found = onScheduleFacts(m, req, facts, now, grace, typicalDurationMs(this.s.retailer.recentRuns));
+    const open = this.incident('missed_run');
+    if (!found || open) {
+      if (open && found) open.figures.missedRuns = m.missed;
+      return [];
+    }
+    const r = this.s.retailer;
+    const figures: AlertFigures = {
+      expectedRunAt: found.expectedAt,
+      missedRunGraceMs: grace,
+      scheduleId: found.scheduleId,
+      missedRuns: m.missed,
+      lastSuccessAt: r.lastSuccessAt,
+    };
+    const summary = `${r.retailer}: the run Schedule ${found.scheduleId} expected at ${new Date(found.expectedAt).toISOString()} has not reported (grace ${graceText(grace)})`;
+    const ev = this.open('missed_run', now, summary, figures);
+    ev.schedule = found.scheduleId;
+    ev.diagnosis = found.cause;
+    return [ev];
+  }
+
+  /** The `describe` failed after its retries: look again later. */
+  scheduleFactsFailed(now: number): void {
+    const m = this.missedRun();
+    if (m) onScheduleFactsFailed(m, now, missedRunGraceMs(this.resolved));
+  }
+
   // ---- operator actions -------------------------------------------------------------------------
 
   /** Fleet defaults changed (pushed by the fleet workflow). */
@@ -782,7 +878,9 @@ export class RetailerMonitor {
       const old = before.find((i) => i.rule === rule);
       // The stale rule is time-driven: keep an open stale incident only if still past the deadline.
       // (A stale incident newly due is left to the timer, which fires it with its usual figures.)
-      const after = rule === 'stale' ? (now >= this.staleDeadline() ? old : undefined) : rebuilt.incidents.find((i) => i.rule === rule);
+      // missed_run is about the Schedule, not the stored runs: an open one stays open.
+      const after =
+        rule === 'stale' ? (now >= this.staleDeadline() ? old : undefined) : rule === 'missed_run' ? old : rebuilt.incidents.find((i) => i.rule === rule);
       if (old && after) {
         r.incidents.push({ ...old, figures: after.figures });
       } else if (after) {
@@ -843,6 +941,7 @@ export class RetailerMonitor {
       counters: { ...this.s.counters },
       recentRejections: [...this.s.recentRejections],
       baselines: this.baselineViews(now),
+      ...(this.missedRun() ? { missedRun: missedRunView(this.missedRun()!, missedRunGraceMs(this.resolved), typicalDurationMs(r.recentRuns)) } : {}),
     };
   }
 

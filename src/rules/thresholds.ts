@@ -24,6 +24,11 @@ export interface Thresholds extends BaselineSettingOverrides {
   flapCount?: number;
   flapWindowMs?: number;
   flapQuietMs?: number;
+  /**
+   * Missed-run rule (src/rules/missed-run.ts): grace after a Schedule's expected run (plus its usual
+   * duration) before `missed_run` fires; 0 = off. Unset = DEFAULT_MISSED_RUN_GRACE_MS (15 min, on).
+   */
+  missedRunGraceMs?: number;
 }
 
 export const HOUR_MS = 60 * 60 * 1000;
@@ -57,6 +62,13 @@ export const thresholdsSchema = z
     flapCount: z.number().int().min(0).max(100).refine((v) => v !== 1, 'flapCount must be 0 (off) or at least 2').optional(),
     flapWindowMs: z.number().int().min(60_000, 'flapWindowMs must be at least one minute').max(7 * 24 * HOUR_MS).optional(),
     flapQuietMs: z.number().int().min(60_000, 'flapQuietMs must be at least one minute').max(7 * 24 * HOUR_MS).optional(),
+    missedRunGraceMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * HOUR_MS)
+      .refine((v) => v === 0 || v >= 1000, 'missedRunGraceMs must be 0 (off) or at least one second')
+      .optional(),
   })
   .strict();
 

@@ -2,9 +2,10 @@
 import type { BaselineSample } from './baselines';
 import type { FlapRecord, FlapState } from './flapping';
 import type { MaintenanceWindow } from './maintenance';
+import type { MissedRunState, MissedRunView } from './missed-run';
 import type { ThresholdOverrides, Thresholds } from './thresholds';
 
-export const RULES = ['consecutive_failures', 'stale', 'sku_drop', 'promo_drop', 'run_duration'] as const;
+export const RULES = ['consecutive_failures', 'stale', 'sku_drop', 'promo_drop', 'run_duration', 'missed_run'] as const;
 export type RuleId = (typeof RULES)[number];
 
 export type AlertKind = 'fire' | 'renotify' | 'resolve' | 'acknowledge';
@@ -60,6 +61,11 @@ export interface AlertFigures {
   madThreshold?: number;
   /** Fires of a flapping incident's rule so far. */
   flips?: number;
+  /** missed_run: the Schedule's expected action time, the grace, the schedule and how many were missed. */
+  expectedRunAt?: number;
+  missedRunGraceMs?: number;
+  scheduleId?: string;
+  missedRuns?: number;
 }
 
 export interface Acknowledgement {
@@ -143,6 +149,8 @@ export interface RetailerState {
   flaps?: FlapRecord[];
   /** Flapping incidents whose condition cleared, held open until quiet (absent in older snapshots). */
   held?: Incident[];
+  /** Missed-run rule state (src/rules/missed-run.ts); absent in snapshots from before the rule. */
+  missedRun?: MissedRunState;
 }
 
 export interface Rejection {
@@ -204,6 +212,8 @@ export interface RetailerDetail extends RetailerStatus {
   recentRejections: Rejection[];
   /** The robust baselines of the next run's weekday (query only; not written to Postgres). */
   baselines?: BaselineView[];
+  /** The missed-run rule's view: schedule, expected run, deadline (when it is watching one). */
+  missedRun?: MissedRunView;
 }
 
 /** One metric's robust baseline as the `retailer` query shows it. */
@@ -230,6 +240,9 @@ export const TIME_FIELDS = [
   'at',
   'until',
   'createdAt',
+  'expectedRunAt',
+  'deadlineAt',
+  'checkedAt',
 ] as const;
 type TimeField = (typeof TIME_FIELDS)[number];
 

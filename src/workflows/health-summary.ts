@@ -7,6 +7,7 @@ const RULE_LABEL = new Map<string, string>([
   ['sku_drop', 'SKU drop'],
   ['promo_drop', 'promo drop'],
   ['run_duration', 'run duration'],
+  ['missed_run', 'missed run'],
 ]);
 
 function ago(ms: number | undefined, now: number): string {

@@ -114,6 +114,8 @@ export const LIMITS = {
  * keep sending the stream.
  */
 export const FLAP_CONTROL_PATCH = 'flap-control';
+/** The missed-run rule (Schedule describes, its deadline on the timer): new commands, so behind a patch. */
+export const MISSED_RUN_PATCH = 'missed-run-rule-v1';
 
 /** Why an operator command was refused (thrown from an Update handler; the validator catches most earlier). */
 function refuse(message: string, type = 'InvalidCommand'): ApplicationFailure {
@@ -136,6 +138,9 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     : RetailerMonitor.fresh(retailer, Date.now(), resolveThresholds(DEFAULT_THRESHOLDS, startDefaults.success ? startDefaults.data : {}));
   if (!patched(BASELINES_PATCH)) monitor.useLegacyRules();
   monitor.setFlapControl(patched(FLAP_CONTROL_PATCH));
+  const missedRunOn = patched(MISSED_RUN_PATCH);
+  // Started fresh: look the retailer's Schedule up at once; carried over from a run without the rule: on its next report.
+  if (missedRunOn) monitor.enableMissedRun(!carried);
 
   const pendingRuns: RunSummary[] = carried?.pendingRuns ?? [];
   const pendingAlerts: AlertEvent[] = carried?.pendingAlerts ?? [];
@@ -504,6 +509,23 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     }
   };
 
+  // ---- schedule loop: the missed-run rule's Schedule describes, only when the rule asks for one ------
+
+  const scheduleLoop = async () => {
+    for (;;) {
+      await condition(() => !frozen && monitor.scheduleRequest() !== undefined);
+      const req = monitor.scheduleRequest()!;
+      try {
+        const facts = await temporal.describeIngestionSchedule({ retailer, ...(req.scheduleId ? { schedule: req.scheduleId } : {}), ...(req.kind === 'check' ? { check: true } : {}) });
+        queueAlerts(monitor.applyScheduleFacts(req, facts, Date.now()));
+      } catch (err) {
+        log.warn('could not describe the Schedule; the missed-run check is retried later', { retailer, error: causeOf(err) });
+        monitor.scheduleFactsFailed(Date.now());
+      }
+      wakeTimer = true; // the rule's next deadline changed
+    }
+  };
+
   // ---- persistence loop ------------------------------------------------------------------------------
 
   const persistLoop = async () => {
@@ -561,6 +583,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
 
   void handOverLoop();
   void persistLoop();
+  if (missedRunOn) void scheduleLoop();
   showState();
   await timerLoop();
 
