@@ -13,6 +13,7 @@ import * as leastPrivilege from './2026-11-27-005-least-privilege';
 import * as runTimeCoveringIndex from './2026-11-27-006-run-time-covering-index';
 import * as slackMessages from './2026-11-27-007-slack-messages';
 import * as hourlyRunRollup from './2026-11-27-009-hourly-run-rollup';
+import * as runInMaintenance from './2026-11-27-010-run-in-maintenance';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-27-001-initial': initial,
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27-006-run-time-covering-index': runTimeCoveringIndex,
   '2026-11-27-007-slack-messages': slackMessages,
   '2026-11-27-009-hourly-run-rollup': hourlyRunRollup,
+  '2026-11-27-010-run-in-maintenance': runInMaintenance,
 };

@@ -15,6 +15,7 @@ import { retailerWorkflowId, type RetailerView } from '../src/shared/messages';
 import { createTestMonitorWorker, startFleet, testConfig } from './helpers/monitor';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres';
 import { createDevServerEnv } from './helpers/temporal';
+import { until } from './helpers/wait';
 
 describe('format and arguments (pure)', () => {
   it('parses durations and refuses what is not one', () => {
@@ -44,7 +45,7 @@ describe('format and arguments (pure)', () => {
       retailers: [],
       counters: { accepted: 3, rejected: 1, duplicates: 0, outOfOrder: 2 },
       recentRejections: [{ at: '1970-01-01T00:00:00.000Z', reason: 'run report: status: bad', retailer: 'spar' }],
-      defaults: { failureStreak: 2, staleAfterMs: 1, skuDropPct: 30, skuWindow: 7, skuMinSamples: 3, renotifyEveryMs: 0, flapCount: 3, flapWindowMs: 3_600_000, flapQuietMs: 1_800_000 },
+      defaults: { failureStreak: 2, staleAfterMs: 1, skuDropPct: 30, skuWindow: 7, skuMinSamples: 3, renotifyEveryMs: 0 },
       expectedRetailers: ['ghost'],
       notRunning: ['ghost'],
       unreadable: [{ retailer: 'stuck', error: 'no answer within 5 s' }],
@@ -97,7 +98,7 @@ describe('format and arguments (pure)', () => {
     expect(() => silenceArgs({ retailer: 'checkers', until: '2026-11-27T09:00:00Z', reason: 'x', by: 'me' }, now)).toThrow(/in the past/);
     expect(thresholdsArgs({ retailer: 'checkers', staleAfter: '6h', renotifyEvery: 'off' })).toEqual({
       retailer: 'checkers',
-      thresholds: { staleAfterMs: 6 * 3_600_000, renotifyEveryMs: 0, flapCount: 3, flapWindowMs: 3_600_000, flapQuietMs: 1_800_000 },
+      thresholds: { staleAfterMs: 6 * 3_600_000, renotifyEveryMs: 0 },
     });
     expect(() => thresholdsArgs({ failureStreak: '0' })).toThrow(/--failure-streak/);
     expect(() => thresholdsArgs({})).toThrow(/nothing to change/);
@@ -323,6 +324,58 @@ describe('ingestion-monitor CLI against the live monitor', () => {
     expect(r.stdout).toMatch(/reported success run cli-3 for checkers \(15000 SKUs\): accepted; checkers healthy; resolved checkers\/consecutive_failures\//);
     const d = await cliJson<RetailerView>(['retailer', 'checkers']);
     expect(d).toMatchObject({ health: 'healthy', consecutiveFailures: 0, lastRun: { status: 'success', skuCount: 15_000 } });
+  });
+
+  it('maintenance add / list / remove, per retailer and fleet-wide; a bad spec is refused clearly', async () => {
+    for (const [args, message] of [
+      [['maintenance', 'add', 'every', 'sunday', '04:00-02:00', 'Africa/Johannesburg', '--retailer', 'checkers', '--reason', 'db'], /<spec>: end 02:00 is not after start 04:00/],
+      [['maintenance', 'add', 'every sunday 02:00-04:00 Mars/Olympus', '--reason', 'db'], /unknown timezone "Mars\/Olympus"/],
+      [['maintenance', 'add', 'every sunday 02:00-04:00 UTC'], /required option '--reason <text>'/],
+      [['thresholds', '--retailer', 'checkers', '--flap-count', '1'], /--flap-count: flapCount must be 0 \(off\) or at least 2/],
+    ] as Array<[string[], RegExp]>) {
+      const r = await cli(args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).toMatch(message);
+      noStack(r);
+    }
+    const add = await cli(['maintenance', 'add', 'every Sunday 02:00–04:00 Africa/Johannesburg', '--retailer', 'checkers', '--reason', 'db upgrade', '--json']);
+    expect(add.stderr).toBe('');
+    expect(add.code).toBe(0);
+    const id = JSON.parse(add.stdout).result.actionId as string;
+    expect(id).toMatch(/^checkers\/action\/\d+$/);
+    const fleet = await cli(['maintenance', 'add', 'every', 'day', '01:00-01:30', 'UTC', '--reason', 'backups']);
+    expect(fleet.code).toBe(0);
+    expect(fleet.stdout).toMatch(/fleet-wide maintenance window fleet\/action\/\d+: every day 01:00-01:30 UTC; pushed to \d+ retailer monitors/);
+    const fleetId = /fleet\/action\/\d+/.exec(fleet.stdout)![0];
+
+    // The retailer sees its own window and the fleet's (pushed like the fleet defaults).
+    const listed = await untilJson<{ windows: Array<{ id: string; spec: string }> }>(['maintenance', 'list', '--retailer', 'checkers'], (v) => v.windows.length === 2);
+    expect(listed.windows.map((w) => [w.id, w.spec])).toEqual([
+      [id, 'every sunday 02:00-04:00 Africa/Johannesburg'],
+      [fleetId, 'every day 01:00-01:30 UTC'],
+    ]);
+    const table = await cli(['maintenance', 'list', '--retailer', 'checkers']);
+    expect(table.stdout).toContain(`${id}: every sunday 02:00-04:00 Africa/Johannesburg — db upgrade (by cli-tester@`);
+    expect(table.stdout).toContain(`${fleetId}: every day 01:00-01:30 UTC (fleet-wide) — backups`);
+    expect((await cli(['retailer', 'checkers'])).stdout).toMatch(/maintenance\s+.*every sunday 02:00-04:00 Africa\/Johannesburg/);
+
+    const unknown = await cli(['maintenance', 'remove', 'checkers/action/99999']);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toMatch(new RegExp(`no maintenance window checkers/action/99999 on checkers \\(its windows: ${id}\\)`));
+    expect((await cli(['maintenance', 'remove', id])).code).toBe(0);
+    expect((await cli(['maintenance', 'remove', fleetId])).stdout).toMatch(/removed fleet-wide maintenance window/);
+    expect((await cli(['maintenance', 'list'])).stdout).toContain('no maintenance windows, fleet-wide');
+    await untilJson<{ windows: unknown[] }>(['maintenance', 'list', '--retailer', 'checkers'], (v) => v.windows.length === 0);
+    const actions = await until('the four actions recorded', async () => {
+      const r = await tdb.db.selectFrom('operator_actions').select(['action', 'retailer']).where('action', 'like', 'maintenance%').orderBy('at').execute();
+      return r.length === 4 && r;
+    });
+    expect(actions).toEqual([
+      { action: 'maintenance_add', retailer: 'checkers' },
+      { action: 'maintenance_add', retailer: null },
+      { action: 'maintenance_remove', retailer: 'checkers' },
+      { action: 'maintenance_remove', retailer: null },
+    ]);
   });
 
   it('replay and reprocess validate, run and exit 0', async () => {

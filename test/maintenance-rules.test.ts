@@ -5,6 +5,7 @@
  * flapping notice instead of a stream, closed after the quiet period).
  */
 import fc from 'fast-check';
+import { maintenanceAddArgs, thresholdsArgs } from '../src/cli/args';
 import { FLAP_DEFAULTS } from '../src/rules/thresholds';
 import {
   isInWindow,
@@ -274,6 +275,16 @@ describe('flap control', () => {
     m.applyReport(report('flappy', 'failure', t + 2 * MIN), t + 2 * MIN);
     expect(m.evaluateTimers(t + 3 * HOUR)).toEqual(expect.not.arrayContaining([expect.objectContaining({ kind: 'resolve' })]));
     expect(m.openIncidents()).toHaveLength(1);
+  });
+
+  it('the CLI turns --flap-count/--flap-window/--flap-quiet into thresholds, and checks a window spec before sending', () => {
+    expect(thresholdsArgs({ retailer: 'shop', flapCount: 'off', flapWindow: '2h', flapQuiet: '45m' })).toEqual({
+      retailer: 'shop',
+      thresholds: { flapCount: 0, flapWindowMs: 2 * HOUR, flapQuietMs: 45 * MIN },
+    });
+    expect(() => thresholdsArgs({ flapQuiet: '10s' })).toThrow(/--flap-quiet: flapQuietMs must be at least one minute/);
+    expect(maintenanceAddArgs(['every', 'sunday', '02:00-04:00', 'UTC'], { reason: 'x', by: 'me' })).toEqual({ spec: 'every sunday 02:00-04:00 UTC', reason: 'x', by: 'me' });
+    expect(() => maintenanceAddArgs(['every sunday 02:00-04:00 Narnia/Cair'], { reason: 'x', by: 'me' })).toThrow(/<spec>: unknown timezone "Narnia\/Cair"/);
   });
 
   it('is per retailer configurable (off with flapCount 0) and off for histories recorded before it', () => {

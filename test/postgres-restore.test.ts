@@ -3,6 +3,7 @@
  * started fresh needs (recent runs, baseline, open incidents with their ids and announcement, sequences,
  * settings). Settings written apart from the status row survive later status writes.
  */
+import { parseWindowSpec } from '../src/rules/maintenance';
 import { createPostgresActivities } from '../src/activities/postgres';
 import type { AlertRecord, OperatorAction } from '../src/activities/types';
 import { DEFAULT_THRESHOLDS } from '../src/rules/thresholds';
@@ -165,4 +166,25 @@ it('a status write keeps settings, and a settings write keeps the status', async
   expect(row).toEqual({ health: 'unhealthy', consecutive_failures: 4, settings: { silences: [], overrides: { staleAfterMs: 60_000 } } });
   const r = await restoreRetailer({ retailer: 'spar', keepRuns: 5, keepRunIds: 5, skuWindow: 5 });
   expect(r).toMatchObject({ consecutiveFailures: 4, overrides: { staleAfterMs: 60_000 }, silences: [], openIncidents: [], incidentSeq: 0, actionSeq: 0 });
+});
+
+it('a run that finished inside a maintenance window stays out of the restored baseline; the windows come back', async () => {
+  const { persistBatch, restoreRetailer } = createPostgresActivities(tdb.db);
+  const retailer = 'window-shop';
+  const window = { ...parseWindowSpec('every sunday 02:00-04:00 Africa/Johannesburg'), id: `${retailer}/action/1`, retailer, reason: 'db upgrade', by: 'sam', createdAt: T0 };
+  const runs = [
+    run('w1', 10, { retailer, skuCount: 1000 }),
+    run('w2', 20, { retailer, skuCount: 400, inMaintenance: true }),
+    run('w3', 30, { retailer, skuCount: 1100 }),
+  ];
+  await persistBatch({ runs, statuses: [status({ retailer })], alerts: [], settings: [{ retailer, silences: [], maintenance: [window] }] });
+  const rows = await tdb.db.selectFrom('ingestion_runs').select(['run_id', 'in_maintenance']).where('retailer', '=', retailer).orderBy('run_id').execute();
+  expect(rows).toEqual([
+    { run_id: 'w1', in_maintenance: false },
+    { run_id: 'w2', in_maintenance: true },
+    { run_id: 'w3', in_maintenance: false },
+  ]);
+  const r = (await restoreRetailer({ retailer, keepRuns: 3, keepRunIds: 10, skuWindow: 3 }))!;
+  expect(r.skuBaseline).toEqual([1000, 1100]);
+  expect(r.maintenance).toEqual([window]);
 });

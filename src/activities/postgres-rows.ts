@@ -60,6 +60,7 @@ export function runRow(r: RunSummary) {
     workflow_run_id: r.workflowRunId ?? null,
     out_of_order: r.outOfOrder ?? false,
     sku_drop: r.skuDrop ?? false,
+    in_maintenance: r.inMaintenance ?? false,
     received_at: iso(r.receivedAt),
   };
 }

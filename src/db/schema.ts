@@ -21,6 +21,8 @@ export interface IngestionRunsTable {
   workflow_run_id: string | null;
   out_of_order: boolean;
   sku_drop: boolean;
+  /** Finished inside a maintenance window (migration 010): never part of a baseline. */
+  in_maintenance: ColumnType<boolean, boolean | undefined, boolean>;
   received_at: Timestamp;
 }
 

@@ -849,7 +849,9 @@ export class RetailerMonitor {
     const r = this.s.retailer;
     const scratch = new RetailerMonitor({
       ...emptyRetailerSnapshot(r.retailer, r.firstSeenAt, this.s.defaults),
-      retailer: { ...freshRetailer(r.retailer, r.firstSeenAt), overrides: r.overrides },
+      retailer: { ...freshRetailer(r.retailer, r.firstSeenAt), overrides: r.overrides, ...(r.maintenance ? { maintenance: r.maintenance } : {}) },
+      // Runs that finished inside a maintenance window stay out of the rebuilt baseline too.
+      ...(this.s.fleetMaintenance ? { fleetMaintenance: this.s.fleetMaintenance } : {}),
     });
     if (this.legacy) scratch.useLegacyRules();
     let applied = 0;

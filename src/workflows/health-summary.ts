@@ -41,5 +41,7 @@ export function retailerMarkdown(s: RetailerStatus, now: number): string {
     lines.push(`- **${RULE_LABEL.get(i.rule) ?? i.rule}** \`${i.id}\` since ${iso(i.openedAt)}${ack}`);
   }
   for (const x of s.silences) lines.push(`- 🔕 ${x.rule === '*' ? 'all rules' : x.rule} silenced until ${iso(x.until)}: ${x.reason}`);
+  const active = new Set(s.activeMaintenance ?? []);
+  for (const w of s.maintenance ?? []) lines.push(`- 🛠 ${active.has(w.id) ? '**in maintenance now**: ' : ''}\`${w.id}\` ${w.spec}: ${w.reason}`);
   return lines.join('\n');
 }
