@@ -171,6 +171,7 @@ export function configuredChannels(c: MonitorConfig): Channel[] {
 
 /** For logs: which channels are on, never their URLs or credentials. */
 export function describeChannels(c: MonitorConfig): string {
-  const on = configuredChannels(c);
+  // Which Slack mode is used, since both may be set (the bot wins); never the token or URL.
+  const on = configuredChannels(c).map((ch) => (ch === 'slack' ? (c.alerts.slackBot ? 'slack (bot, updated in place)' : 'slack (incoming webhook)') : ch));
   return on.length ? on.join(', ') : 'none (alerts are recorded in Postgres only)';
 }

@@ -11,7 +11,7 @@ import { createGroupedAlertActivities } from '../src/activities/grouped';
 import { createPagerDutyActivities } from '../src/activities/pagerduty';
 import { createSlackActivities } from '../src/activities/slack';
 import { createSlackMessageStore } from '../src/activities/slack-messages';
-import { ConfigError, loadConfig, type MonitorConfig } from '../src/config';
+import { ConfigError, describeChannels, loadConfig, type MonitorConfig } from '../src/config';
 import type { AlertEvent, AlertKind } from '../src/rules/types';
 import { redact } from '../src/shared/redact';
 import { capturingLogger, thrown } from './helpers/activity-outcomes';
@@ -59,6 +59,9 @@ describe('configuration', () => {
     expect(bad).toContain('SLACK_BOT_TOKEN: expected a Slack bot token (xoxb-…) (value not shown: it holds a secret)');
     expect(bad).toContain('PAGERDUTY_ROUTING_KEY');
     expect(bad).not.toContain('SECRET');
+    expect(describeChannels(loadConfig({ SLACK_BOT_TOKEN: TOKEN, SLACK_CHANNEL: CHANNEL_ID, SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/x', PAGERDUTY_ROUTING_KEY: ROUTING_KEY }))).toBe(
+      'slack (bot, updated in place), pagerduty',
+    );
     expect(redact(`token ${TOKEN} key ${ROUTING_KEY}`, { SLACK_BOT_TOKEN: TOKEN, PAGERDUTY_ROUTING_KEY: ROUTING_KEY })).toBe('token *** key ***');
   });
 });

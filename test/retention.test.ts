@@ -35,7 +35,7 @@ describe('pruneOldRows on real Postgres', () => {
   });
 
   async function seed(): Promise<void> {
-    await sql`TRUNCATE ingestion_runs, retailer_status, alert_events`.execute(tdb.db);
+    await sql`TRUNCATE ingestion_runs, retailer_status, alert_events, slack_messages`.execute(tdb.db);
     // alpha: one run a day for 60 days (days 0..59 ago). beta: its only runs are 50 and 40 days old.
     // gamma: newest run 45 days old, but its status row points at an older one (a late, out-of-order report).
     await sql`INSERT INTO ingestion_runs (run_id, retailer, status, started_at, finished_at, duration_ms, received_at)
@@ -60,6 +60,8 @@ describe('pruneOldRows on real Postgres', () => {
       await sql`INSERT INTO alert_events (event_id, incident_id, retailer, rule, kind, occurred_at, opened_at, summary, figures, delivery)
         VALUES (${id}, ${inc}, 'beta', 'consecutive_failures', ${kind}, ${ago(days)}, ${ago(days)}, 's', '{}', '[]')`.execute(tdb.db);
     }
+    // Slack bot mode's message of each incident.
+    await sql`INSERT INTO slack_messages (incident_id, channel, ts) VALUES ('i1', 'C1', '1.1'), ('i2', 'C1', '1.2'), ('i3', 'C1', '1.3')`.execute(tdb.db);
   }
 
   const runIds = async () => (await sql<{ run_id: string }>`SELECT run_id FROM ingestion_runs ORDER BY finished_at, run_id`.execute(tdb.db)).rows.map((r) => r.run_id);
@@ -83,6 +85,8 @@ describe('pruneOldRows on real Postgres', () => {
     expect(runs).toHaveLength(31 + 1 + 2);
     // i1 and i4 (closed beyond the horizon) go whole; i2 (resolved yesterday) and i3 (open) stay.
     expect(await eventIds()).toEqual(['e4', 'e5', 'e6', 'e7']);
+    // Their Slack message references go with them.
+    expect((await sql<{ i: string }>`SELECT incident_id AS i FROM slack_messages ORDER BY 1`.execute(tdb.db)).rows.map((r) => r.i)).toEqual(['i2', 'i3']);
 
     // A second pass has nothing left to do.
     expect(await pruneOldRows(tdb.db, { retentionDays: 30, batchSize: 7, now })).toMatchObject({ runsDeleted: 0, alertEventsDeleted: 0, batches: 2 });

@@ -264,11 +264,12 @@ describe('retailer monitor: rules and time (time-skipping server)', () => {
 
     await env.sleep(3 * HOUR_MS);
     const alerts = (await monitor('ack-mart').query(retailerAlertsQuery)).filter((a) => a.incidentId === id);
-    expect(alerts.map((a) => a.kind)).toEqual(['fire']);
+    // The acknowledgement is announced (Slack updates its message, PagerDuty acknowledges); no reminder follows.
+    expect(alerts.map((a) => a.kind)).toEqual(['fire', 'acknowledge']);
     const [open] = (await detail('ack-mart')).openIncidents;
     expect(open).toMatchObject({ id, acknowledged: { by: 'kim', note: 'on it' } });
-    await hook.waitFor(() => posted('ack-mart').length >= 1);
-    expect(kindsPosted('ack-mart')).toEqual(['fire:consecutive_failures']);
+    await hook.waitFor(() => posted('ack-mart').length >= 2);
+    expect(kindsPosted('ack-mart')).toEqual(['fire:consecutive_failures', 'acknowledge:consecutive_failures']);
 
     const action = await until('the acknowledge action row', async () =>
       tdb.db.selectFrom('operator_actions').selectAll().where('retailer', '=', 'ack-mart').where('action', '=', 'acknowledge').executeTakeFirst(),

@@ -224,7 +224,7 @@ export function renderAlerts(alerts: AlertView[], now: number, colour: boolean):
   const t = table(['when', 'incident', 'kind', 'summary', 'diagnosis'], colour);
   for (const a of [...alerts].reverse()) {
     const kind = a.silenced ? `${a.kind} (silenced)` : a.kind;
-    t.push([age(a.at, now), a.incidentId, paint(kind, a.kind === 'resolve' ? 'green' : 'red', colour), cut(a.summary, 60), a.diagnosis ? cut(a.diagnosis, 50) : '—']);
+    t.push([age(a.at, now), a.incidentId, paint(kind, a.kind === 'resolve' ? 'green' : a.kind === 'acknowledge' ? 'yellow' : 'red', colour), cut(a.summary, 60), a.diagnosis ? cut(a.diagnosis, 50) : '—']);
   }
   return t.toString();
 }

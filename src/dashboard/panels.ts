@@ -134,6 +134,7 @@ const FAILED_MAPPINGS: ValueMappingDef[] = [
 const ALERT_KIND_MAPPINGS: ValueMappingDef[] = [
   { value: 'fire', text: 'fire', color: 'red' },
   { value: 'renotify', text: 'renotify', color: 'orange' },
+  { value: 'acknowledge', text: 'acknowledge', color: 'blue' },
   { value: 'resolve', text: 'resolve', color: 'green' },
 ];
 

@@ -40,11 +40,14 @@ export async function pruneOldRows(db: Kysely<Database>, o: PruneOptions): Promi
         AND EXISTS (SELECT 1 FROM ingestion_runs n WHERE n.retailer = r.retailer AND n.finished_at > r.finished_at)
         AND NOT EXISTS (SELECT 1 FROM retailer_status s WHERE s.last_run_id = r.run_id)
       LIMIT ${batchSize}))`.execute(db);
+  // A closed incident's Slack message reference (bot mode) goes with its events.
   const alertBatch = () =>
-    sql`DELETE FROM alert_events WHERE incident_id = ANY (ARRAY(
-      SELECT DISTINCT a.incident_id FROM alert_events a
-      WHERE a.kind = 'resolve' AND a.occurred_at < ${cutoff}
-      LIMIT ${batchSize}))`.execute(db);
+    sql`WITH ids AS (
+        SELECT DISTINCT a.incident_id FROM alert_events a
+        WHERE a.kind = 'resolve' AND a.occurred_at < ${cutoff}
+        LIMIT ${batchSize}),
+      slack AS (DELETE FROM slack_messages WHERE incident_id IN (SELECT incident_id FROM ids))
+      DELETE FROM alert_events WHERE incident_id = ANY (ARRAY(SELECT incident_id FROM ids))`.execute(db);
 
   for (const [step, add] of [
     [runBatch, (n: number) => (result.runsDeleted += n)],
