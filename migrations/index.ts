@@ -11,6 +11,7 @@ import * as operatorActions from './2026-11-27-003-operator-actions';
 import * as perRetailer from './2026-11-27-004-per-retailer';
 import * as leastPrivilege from './2026-11-27-005-least-privilege';
 import * as runTimeCoveringIndex from './2026-11-27-006-run-time-covering-index';
+import * as hourlyRunRollup from './2026-11-27-009-hourly-run-rollup';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-27-001-initial': initial,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27-004-per-retailer': perRetailer,
   '2026-11-27-005-least-privilege': leastPrivilege,
   '2026-11-27-006-run-time-covering-index': runTimeCoveringIndex,
+  '2026-11-27-009-hourly-run-rollup': hourlyRunRollup,
 };
