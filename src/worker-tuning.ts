@@ -2,8 +2,9 @@
  * The monitor worker's workflow cache and task slots (WORKER_* variables, checked in src/config-env.ts).
  * Defaults for many entity workflows (one monitor per retailer, most of them idle between reports):
  * - the cache is bounded (the SDK's own default grows with the heap limit, about 2,300 workflows on a
- *   4 GB heap), so a fleet of 10,000 retailers cannot fill the worker's memory; an evicted monitor is
- *   replayed from its history (short: it continues as new) at its next task;
+ *   4 GB heap), so a fleet of 10,000 retailers cannot fill the worker's memory: a cached monitor costs about
+ *   0.6–0.8 MiB of RSS (docs/benchmarks.md), so 250 is about 150–200 MiB; an evicted monitor is replayed
+ *   from its history (short: it continues as new) at its next task;
  * - the slots are the SDK's defaults: a workflow task is short CPU work on one thread, an activity mostly
  *   waits on Postgres or HTTP.
  * docs/ops/scaling.md says when to change them; docs/benchmarks.md has the figures.
@@ -20,7 +21,7 @@ export interface WorkerTuning {
 }
 
 export const WORKER_TUNING_DEFAULTS: Readonly<WorkerTuning> = {
-  maxCachedWorkflows: 1000,
+  maxCachedWorkflows: 250,
   maxConcurrentWorkflowTaskExecutions: 40,
   maxConcurrentActivityTaskExecutions: 100,
   maxConcurrentLocalActivityExecutions: 100,
