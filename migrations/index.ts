@@ -12,6 +12,7 @@ import * as perRetailer from './2026-11-27-004-per-retailer';
 import * as leastPrivilege from './2026-11-27-005-least-privilege';
 import * as runTimeCoveringIndex from './2026-11-27-006-run-time-covering-index';
 import * as slackMessages from './2026-11-27-007-slack-messages';
+import * as hourlyRunRollup from './2026-11-27-009-hourly-run-rollup';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-27-001-initial': initial,
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27-005-least-privilege': leastPrivilege,
   '2026-11-27-006-run-time-covering-index': runTimeCoveringIndex,
   '2026-11-27-007-slack-messages': slackMessages,
+  '2026-11-27-009-hourly-run-rollup': hourlyRunRollup,
 };

@@ -192,7 +192,7 @@ export async function seedYear(o: SeedOptions): Promise<void> {
       ),
     );
     // VACUUM too: index-only scans need the visibility map a live table's autovacuum keeps.
-    await timed('VACUUM ANALYZE', () => c.query('VACUUM ANALYZE ingestion_runs, retailer_status, alert_events'));
+    await timed('VACUUM ANALYZE', () => c.query('VACUUM ANALYZE ingestion_runs, ingestion_runs_hourly, retailer_status, alert_events'));
     console.log(`${'total'.padEnd(44)} ${((performance.now() - total) / 1000).toFixed(1)} s`);
     const { rows } = await c.query(
       `SELECT t AS table, (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I', t), false, true, '')))[1]::text::bigint AS rows,

@@ -19,7 +19,7 @@ import {
   type VariableState,
 } from '../src/dashboard/macros';
 import { ALERT_ANNOTATION, PANELS, RETAILER_VARIABLE, STALE_HOURS, type PanelDef } from '../src/dashboard/panels';
-import { ALL_RETAILERS, NEVER_RAN_DIAGNOSIS, SEEDED_RETAILERS, seedDashboardData, type SeededData } from './helpers/dashboard-seed';
+import { ALL_RETAILERS, NEVER_RAN_DIAGNOSIS, SEEDED_RETAILERS, seedDashboardData, type SeedRun, type SeededData } from './helpers/dashboard-seed';
 import { ADMIN_URL, createTestDatabase, type TestDatabase } from './helpers/postgres';
 
 describe('Grafana Postgres macro expansion', () => {
@@ -179,13 +179,14 @@ describe('dashboard SQL on real Postgres', () => {
     current,
   });
 
-  function expand(sql: string, current?: string[]) {
-    const range = { from: new Date(seeded.now - 24 * 3600_000), to: new Date(seeded.now) };
-    return expandGrafanaSql(sql, { range, intervalMs: grafanaIntervalMs(range), variables: [retailerVar(current)] });
+  /** As Grafana expands it at the default 24 h range (or `hours`), with the panel's own max data points. */
+  function expand(sql: string, current?: string[], maxDataPoints?: number, hours = 24) {
+    const range = { from: new Date(seeded.now - hours * 3600_000), to: new Date(seeded.now) };
+    return expandGrafanaSql(sql, { range, intervalMs: grafanaIntervalMs(range, maxDataPoints), variables: [retailerVar(current)] });
   }
 
-  async function run(p: PanelDef | { sql: string }, current?: string[]) {
-    const res = await client.query(expand(p.sql, current));
+  async function run(p: PanelDef | { sql: string }, current?: string[], hours?: number) {
+    const res = await client.query(expand(p.sql, current, 'maxDataPoints' in p ? p.maxDataPoints : undefined, hours));
     return { columns: res.fields.map((f) => f.name), rows: res.rows as Record<string, unknown>[] };
   }
 
@@ -291,18 +292,53 @@ describe('dashboard SQL on real Postgres', () => {
     expect(await stat('oldest-success-age', ['shoprite'])).toBeCloseTo(5, 0);
   });
 
-  it('trends follow the retailer selection and carry the seeded values', async () => {
+  /** Hourly means of `value` over the seeded runs of one retailer whose hour reaches into the last `hours`. */
+  function hourlyMeans(retailer: string, value: (r: SeedRun) => number | null, hours = 24) {
+    const from = seeded.now - hours * 3600_000;
+    const byHour = new Map<number, number[]>();
+    for (const r of seeded.runs) {
+      const v = value(r);
+      const hour = Math.floor(r.finished_at / 3600_000) * 3600_000;
+      if (r.retailer !== retailer || v === null || hour + 3600_000 <= from) continue;
+      byHour.set(hour, [...(byHour.get(hour) ?? []), v]);
+    }
+    return [...byHour.entries()].sort(([a], [b]) => a - b).map(([hour, vs]) => ({ hour, mean: vs.reduce((a, b) => a + b, 0) / vs.length }));
+  }
+
+  it('trends follow the retailer selection and carry the seeded values (hourly at 24 h, from the rollup)', async () => {
     const sku = PANELS.find((p) => p.key === 'sku-trend')!;
+    expect(expand(sku.sql, ['checkers'], sku.maxDataPoints)).toContain('FROM ingestion_runs_hourly');
     const one = await run(sku, ['checkers']);
     expect(new Set(one.rows.map((r) => r.metric))).toEqual(new Set(['checkers']));
-    const dayAgo = seeded.now - 24 * 3600_000;
-    const expected = seeded.runs
-      .filter((r) => r.retailer === 'checkers' && r.finished_at >= dayAgo)
-      .map((r) => r.sku_count);
-    expect(one.rows.map((r) => r.sku_count)).toEqual(expected);
+    const expected = hourlyMeans('checkers', (r) => (r.status === 'success' ? r.sku_count : null));
+    expect(one.rows.map((r) => [Number(r.time) * 1000, r.sku_count])).toEqual(expected.map((e) => [e.hour, e.mean]));
     const history = await run(PANELS.find((p) => p.key === 'failure-history')!, ['pick-n-pay']);
     expect(history.rows.slice(-2).map((r) => r.failed)).toEqual([1, 1]);
     expect(history.rows.slice(0, -2).every((r) => r.failed === 0)).toBe(true);
+  });
+
+  it('below an hour per point the trends read the runs, and agree with the rollup on whole hours', async () => {
+    for (const key of ['sku-trend', 'promo-trend', 'duration-trend', 'failure-history']) {
+      const p = PANELS.find((x) => x.key === key)!;
+      // 6 h at 24 points is a 15 min interval: the runs branch, every run its own point here.
+      const short = expand(p.sql, undefined, p.maxDataPoints, 6);
+      expect(short).toContain('FROM ingestion_runs\n');
+      const { rows: raw } = await client.query(short);
+      expect(raw.length).toBeGreaterThan(0);
+      // The same SQL at a 1 h interval over the same 6 h reads the rollup; the runs branch forced to 1 h
+      // (the constant condition replaced) must give the same points.
+      const range = { from: new Date(seeded.now - 6 * 3600_000), to: new Date(seeded.now) };
+      const hourly = expandGrafanaSql(p.sql, { range, intervalMs: 3600_000, variables: [retailerVar()] });
+      const fromRollup = (await client.query(hourly)).rows;
+      const fromRuns = (await client.query(hourly.replace('3600000 % 3600000 = 0', 'false').replace('3600000 % 3600000 <> 0', 'true'))).rows;
+      expect(fromRollup.length).toBeGreaterThan(0);
+      const rounded = (rows: Record<string, unknown>[]) =>
+        rows
+          // $__timeGroupAlias gives epoch seconds.
+          .filter((r) => Number(r.time) * 1000 >= Math.floor(range.from.getTime() / 3600_000) * 3600_000 + 3600_000)
+          .map((r) => Object.values(r).map((v) => (typeof v === 'number' ? Math.round(v * 1000) / 1000 : v)));
+      expect(rounded(fromRollup)).toEqual(rounded(fromRuns));
+    }
   });
 
   it('alert events and annotations cover the time range only', async () => {

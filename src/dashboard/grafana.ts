@@ -120,6 +120,7 @@ interface CommonPanelBuilder<T> extends cog.Builder<dashboard.Panel> {
   thresholds(t: cog.Builder<dashboard.ThresholdsConfig>): T;
   mappings(m: dashboard.ValueMapping[]): T;
   noValue(text: string): T;
+  maxDataPoints(n: number): T;
 }
 
 function withCommon<T extends CommonPanelBuilder<T>>(b: T, p: PanelDef): T {
@@ -134,6 +135,7 @@ function withCommon<T extends CommonPanelBuilder<T>>(b: T, p: PanelDef): T {
   if (p.thresholds) b.thresholds(thresholds(p.thresholds));
   if (p.mappings) b.mappings(mappings(p.mappings));
   if (p.noValue) b.noValue(p.noValue);
+  if (p.maxDataPoints !== undefined) b.maxDataPoints(p.maxDataPoints);
   return b;
 }
 

@@ -60,6 +60,11 @@ export interface PanelDef {
   mappings?: ValueMappingDef[];
   /** What a stat shows when its query returns null (Grafana's `noValue`). */
   noValue?: string;
+  /**
+   * Grafana's "Max data points" for the panel: the interval is range / maxDataPoints (rounded, at least the
+   * datasource's 1 min). Unset: the panel's width decides, as in Grafana (the status page uses 1,000).
+   */
+  maxDataPoints?: number;
   /** Table columns; for time series the value column is named here too (time and metric are implied). */
   fields?: FieldDef[];
   gridPos: GridPos;
@@ -174,13 +179,32 @@ WHERE $__timeFilter(occurred_at) AND retailer IN ($retailer)
 ORDER BY occurred_at`,
 };
 
-/** A per-retailer time series of one aggregated column, in Grafana's long format (time, metric, value). */
-function trendSql(valueExpr: string, valueName: string, extraWhere = ''): string {
-  return `SELECT $__timeGroupAlias(finished_at, $__interval),
+/** The most points a trend series asks for: at the default 24 h range that is Grafana's 1 h interval. */
+export const TREND_MAX_DATA_POINTS = 24;
+
+const HOUR_INTERVAL_MS = 3_600_000;
+
+/**
+ * A per-retailer time series of one aggregated column, in Grafana's long format (time, metric, value).
+ * When the interval is a whole number of hours (24 h and longer ranges, at `TREND_MAX_DATA_POINTS`) it reads
+ * the hourly rollup (migration 009) instead of every run; shorter intervals read the runs. Both branches are
+ * in the SQL and the other one is cut by a constant condition, so Grafana needs nothing special. The rollup
+ * branch takes the whole hour the range starts in, as the runs branch labels its first bucket with that hour.
+ */
+function trendSql(t: { raw: string; rollup: string; name: string; rawWhere?: string; rollupWhere?: string }): string {
+  return `SELECT $__timeGroupAlias(hour, $__interval),
   retailer AS metric,
-  (${valueExpr})::float8 AS ${valueName}
+  (${t.rollup})::float8 AS ${t.name}
+FROM ingestion_runs_hourly
+WHERE $__interval_ms % ${HOUR_INTERVAL_MS} = 0 AND hour > $__timeFrom()::timestamptz - interval '1 hour' AND hour <= $__timeTo()
+  AND retailer IN ($retailer)${t.rollupWhere ?? ''}
+GROUP BY 1, 2
+UNION ALL
+SELECT $__timeGroupAlias(finished_at, $__interval),
+  retailer AS metric,
+  (${t.raw})::float8 AS ${t.name}
 FROM ingestion_runs
-WHERE $__timeFilter(finished_at) AND retailer IN ($retailer)${extraWhere}
+WHERE $__interval_ms % ${HOUR_INTERVAL_MS} <> 0 AND $__timeFilter(finished_at) AND retailer IN ($retailer)${t.rawWhere ?? ''}
 GROUP BY 1, 2
 ORDER BY 1, 2`;
 }
@@ -330,7 +354,14 @@ ORDER BY CASE health WHEN 'unhealthy' THEN 0 WHEN 'stale' THEN 1 WHEN 'silenced'
     format: 'time_series',
     unit: 'none',
     fields: [{ name: 'sku_count', label: 'SKUs' }],
-    sql: trendSql('avg(sku_count)', 'sku_count', ` AND status = 'success' AND sku_count IS NOT NULL`),
+    maxDataPoints: TREND_MAX_DATA_POINTS,
+    sql: trendSql({
+      name: 'sku_count',
+      raw: 'avg(sku_count)',
+      rawWhere: ` AND status = 'success' AND sku_count IS NOT NULL`,
+      rollup: 'sum(sku_sum) / sum(sku_runs)',
+      rollupWhere: ' AND sku_runs > 0',
+    }),
     gridPos: { x: 0, y: TREND_Y, w: 12, h: TREND_H },
   },
   {
@@ -342,7 +373,14 @@ ORDER BY CASE health WHEN 'unhealthy' THEN 0 WHEN 'stale' THEN 1 WHEN 'silenced'
     format: 'time_series',
     unit: 'none',
     fields: [{ name: 'promo_count', label: 'Promos' }],
-    sql: trendSql('avg(promo_count)', 'promo_count', ` AND status = 'success' AND promo_count IS NOT NULL`),
+    maxDataPoints: TREND_MAX_DATA_POINTS,
+    sql: trendSql({
+      name: 'promo_count',
+      raw: 'avg(promo_count)',
+      rawWhere: ` AND status = 'success' AND promo_count IS NOT NULL`,
+      rollup: 'sum(promo_sum) / sum(promo_runs)',
+      rollupWhere: ' AND promo_runs > 0',
+    }),
     gridPos: { x: 12, y: TREND_Y, w: 12, h: TREND_H },
   },
   {
@@ -354,7 +392,13 @@ ORDER BY CASE health WHEN 'unhealthy' THEN 0 WHEN 'stale' THEN 1 WHEN 'silenced'
     format: 'time_series',
     unit: 's',
     fields: [{ name: 'duration_s', label: 'Duration' }],
-    sql: trendSql('avg(duration_ms) / 1000', 'duration_s'),
+    maxDataPoints: TREND_MAX_DATA_POINTS,
+    sql: trendSql({
+      name: 'duration_s',
+      raw: 'avg(duration_ms) / 1000',
+      rollup: 'sum(duration_sum) / sum(duration_runs) / 1000',
+      rollupWhere: ' AND duration_runs > 0',
+    }),
     gridPos: { x: 0, y: HISTORY_Y, w: 12, h: TREND_H },
   },
   {
@@ -366,7 +410,12 @@ ORDER BY CASE health WHEN 'unhealthy' THEN 0 WHEN 'stale' THEN 1 WHEN 'silenced'
     format: 'time_series',
     mappings: FAILED_MAPPINGS,
     fields: [{ name: 'failed', label: 'Failed' }],
-    sql: trendSql(`max(CASE WHEN status = 'failure' THEN 1 ELSE 0 END)`, 'failed'),
+    maxDataPoints: TREND_MAX_DATA_POINTS,
+    sql: trendSql({
+      name: 'failed',
+      raw: `max(CASE WHEN status = 'failure' THEN 1 ELSE 0 END)`,
+      rollup: 'max(CASE WHEN failures > 0 THEN 1 ELSE 0 END)',
+    }),
     gridPos: { x: 12, y: HISTORY_Y, w: 12, h: TREND_H },
   },
   {

@@ -111,9 +111,24 @@ export interface SlackMessagesTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+/** Hourly aggregates of ingestion_runs, kept exact by triggers (migration 009); the trend panels read it. */
+export interface IngestionRunsHourlyTable {
+  hour: Timestamp;
+  retailer: string;
+  runs: number;
+  failures: number;
+  sku_sum: BigIntCol;
+  sku_runs: number;
+  promo_sum: BigIntCol;
+  promo_runs: number;
+  duration_sum: BigIntCol;
+  duration_runs: number;
+}
+
 export interface Database {
   operator_actions: OperatorActionsTable;
   ingestion_runs: IngestionRunsTable;
+  ingestion_runs_hourly: IngestionRunsHourlyTable;
   retailer_status: RetailerStatusTable;
   alert_events: AlertEventsTable;
   quarantine: QuarantineTable;

@@ -12,6 +12,8 @@ export type Cell = string | number | boolean | null;
 export type Row = Record<string, Cell>;
 
 export interface PanelData extends PanelDef {
+  /** This panel's `$__interval` in ms: its own `maxDataPoints` when it has one, else the page's. */
+  intervalMs: number;
   executedSql: string;
   rows: Row[];
   error?: string;
@@ -81,8 +83,8 @@ export async function loadPanelData(db: Kysely<Database>, q: PanelQuery): Promis
   // An empty selection would expand to `IN ()`, a syntax error in Grafana too; no retailer means no rows.
   const nothingSelected = (selected ?? options).length === 0;
   const now = new Date();
-  const run = async (text: string, timeSeries: boolean) => {
-    const executedSql = expandGrafanaSql(text, { range: q.range, intervalMs, variables: [variable], now });
+  const run = async (text: string, timeSeries: boolean, panelIntervalMs = intervalMs) => {
+    const executedSql = expandGrafanaSql(text, { range: q.range, intervalMs: panelIntervalMs, variables: [variable], now });
     if (nothingSelected && text.includes('$retailer')) return { executedSql, rows: [] as Row[] };
     const rows = await runRaw(db, executedSql);
     if (timeSeries) for (const r of rows) r.time = timeToMs(r.time);
@@ -91,10 +93,11 @@ export async function loadPanelData(db: Kysely<Database>, q: PanelQuery): Promis
 
   const panels = await Promise.all(
     PANELS.map(async (p): Promise<PanelData> => {
+      const panelIntervalMs = p.maxDataPoints === undefined ? intervalMs : grafanaIntervalMs(q.range, p.maxDataPoints);
       try {
-        return { ...p, ...(await run(p.sql, p.format === 'time_series')) };
+        return { ...p, intervalMs: panelIntervalMs, ...(await run(p.sql, p.format === 'time_series', panelIntervalMs)) };
       } catch (err) {
-        return { ...p, executedSql: '', rows: [], error: err instanceof Error ? err.message : String(err) };
+        return { ...p, intervalMs: panelIntervalMs, executedSql: '', rows: [], error: err instanceof Error ? err.message : String(err) };
       }
     }),
   );

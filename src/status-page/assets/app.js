@@ -314,7 +314,7 @@
         var m = mapping(pt.y, p.mappings);
         var cell = el('span');
         cell.style.left = ((pt.x - data.range.from) / span) * 100 + '%';
-        cell.style.width = Math.max((data.intervalMs / span) * 100, 0.3) + '%';
+        cell.style.width = Math.max(((p.intervalMs || data.intervalMs) / span) * 100, 0.3) + '%';
         cell.style.background = COLORS[m ? m.color : 'text'];
         cell.title = s.metric + ' ' + formatTime(pt.x) + ': ' + (m ? m.text : String(pt.y));
         cell.setAttribute('data-state', m ? m.text : String(pt.y));
