@@ -11,9 +11,9 @@ import * as operatorActions from './2026-11-27-003-operator-actions';
 import * as perRetailer from './2026-11-27-004-per-retailer';
 import * as leastPrivilege from './2026-11-27-005-least-privilege';
 import * as runTimeCoveringIndex from './2026-11-27-006-run-time-covering-index';
-import * as slackMessages from './2026-11-27-007-slack-messages';
 import * as hourlyRunRollup from './2026-11-27-009-hourly-run-rollup';
 import * as runInMaintenance from './2026-11-27-010-run-in-maintenance';
+import * as slackMessages from './2026-11-27-011-slack-messages';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-27-001-initial': initial,
@@ -22,7 +22,7 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27-004-per-retailer': perRetailer,
   '2026-11-27-005-least-privilege': leastPrivilege,
   '2026-11-27-006-run-time-covering-index': runTimeCoveringIndex,
-  '2026-11-27-007-slack-messages': slackMessages,
   '2026-11-27-009-hourly-run-rollup': hourlyRunRollup,
   '2026-11-27-010-run-in-maintenance': runInMaintenance,
+  '2026-11-27-011-slack-messages': slackMessages,
 };

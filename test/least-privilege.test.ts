@@ -128,7 +128,7 @@ describe('migration 005', () => {
       // Back to before 005 (later migrations are undone on the way).
       expect((await migrator.migrateTo('2026-11-27-004-per-retailer')).error).toBeUndefined();
       await sql`create table after_down (x int)`.execute(tdb.db);
-      // 007's slack_messages and 009's rollup are gone again; the tables that remain are readable through the restored defaults.
+      // 011's slack_messages and 009's rollup are gone again; the tables that remain are readable through the restored defaults.
       const before005 = MONITOR_TABLES.filter((t) => t !== 'ingestion_runs_hourly' && t !== 'slack_messages');
       expect(await readable(tdb.db)).toEqual([...before005, 'after_down'].sort());
     } finally {

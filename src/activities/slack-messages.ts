@@ -1,6 +1,6 @@
 /**
  * Slack bot mode remembers, per incident, the message it posted (channel id and `ts`) and the last alert
- * event applied to it, in Postgres (`slack_messages`, migration 007). Kept here rather than in the fleet
+ * event applied to it, in Postgres (`slack_messages`, migration 011). Kept here rather than in the fleet
  * workflow's state so the workflow's commands and inputs stay as they were (no patch, nothing to carry
  * through continue-as-new) and a restarted worker still finds the message.
  *

@@ -118,7 +118,7 @@ export interface IngestionRunsHourlyTable {
   duration_runs: number;
 }
 
-/** Slack bot mode: the message of each incident (migration 007). */
+/** Slack bot mode: the message of each incident (migration 011). */
 export interface SlackMessagesTable {
   incident_id: string;
   channel: string;
