@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { maintenanceAddArgs, thresholdsArgs } from '../src/cli/args';
 import { FLAP_DEFAULTS } from '../src/rules/thresholds';
+import { addMaintenanceArgsSchema } from '../src/shared/operator';
 import {
   isInWindow,
   MaintenanceSpecError,
@@ -36,6 +37,14 @@ describe('parseWindowSpec', () => {
     expect(parseWindowSpec('every day 00:00-24:00 UTC').spec).toBe('every day 00:00-24:00 UTC');
     expect(parseWindowSpec('every weekend 9:00-10:00 Europe/London').days).toEqual([0, 6]);
     expect(parseWindowSpec('once 2026-12-24 18:00—23:00 America/New_York')).toMatchObject({ date: '2026-12-24', startMin: 1080, endMin: 1380 });
+  });
+
+  it('the Update arguments: spec parsed, operator text cleaned (a NUL can never wedge a Postgres write), no unknown fields', () => {
+    const a = addMaintenanceArgsSchema.parse({ retailer: 'shop', spec: 'every sun 02:00-04:00 UTC', reason: 'db\u0000 upgrade', by: ' sam ' });
+    expect(a).toMatchObject({ retailer: 'shop', spec: { spec: 'every sunday 02:00-04:00 UTC' }, by: 'sam' });
+    expect(a.reason).not.toContain('\u0000');
+    expect(addMaintenanceArgsSchema.safeParse({ spec: 'every sun 02:00-04:00 UTC', reason: '  ' }).success).toBe(false);
+    expect(addMaintenanceArgsSchema.safeParse({ spec: 'every sun 02:00-04:00 UTC', reason: 'x', until: 'later' }).success).toBe(false);
   });
 
   it.each([

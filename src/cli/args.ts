@@ -8,6 +8,10 @@ import type { z } from 'zod';
 import type { AcknowledgeArgs, ExpectedRetailersArgs, ReplayArgs, ReprocessArgs, SetThresholdsArgs, SilenceArgs, UnsilenceArgs } from '../shared/messages';
 import {
   acknowledgeArgsSchema,
+  addMaintenanceArgsSchema,
+  removeMaintenanceArgsSchema,
+  type AddMaintenanceArgs,
+  type RemoveMaintenanceArgs,
   replayArgsSchema,
   reprocessArgsSchema,
   setThresholdsArgsSchema,
@@ -16,7 +20,6 @@ import {
   unsilenceArgsSchema,
 } from '../shared/operator';
 import { runReportSchema, type RunReportInput } from '../shared/report';
-import { addMaintenanceArgsSchema, removeMaintenanceArgsSchema, type AddMaintenanceArgs, type RemoveMaintenanceArgs } from '../rules/maintenance';
 import { usageError } from './errors';
 import { parseDuration } from './format';
 

@@ -249,25 +249,6 @@ export const windowSpecSchema = z.string().max(200).transform((text, ctx) => {
   }
 });
 
-const slug = z.string().max(64).regex(/^[a-z0-9][a-z0-9_-]*$/, 'retailer must be a lower-case slug');
-const who = z.string().trim().min(1, 'by must name someone').max(100);
-
-export const addMaintenanceArgsSchema = z
-  .object({
-    /** Omit (fleet workflow) for a fleet-wide window. */
-    retailer: slug.optional(),
-    spec: windowSpecSchema,
-    reason: z.string().trim().min(1, 'a maintenance window needs a reason').max(500),
-    by: who.optional(),
-  })
-  .strict();
-export type AddMaintenanceArgs = z.input<typeof addMaintenanceArgsSchema>;
-
-export const removeMaintenanceArgsSchema = z
-  .object({ retailer: slug.optional(), id: z.string().min(1).max(200), by: who.optional() })
-  .strict();
-export type RemoveMaintenanceArgs = z.input<typeof removeMaintenanceArgsSchema>;
-
 /** Is this a well-formed stored window? (Old or hand-edited settings must not wedge a monitor.) */
 export function isStoredWindow(v: unknown): v is MaintenanceWindow {
   const w = v as Partial<MaintenanceWindow> | null;

@@ -10,7 +10,8 @@
  *   delivery with grouping. Its state grows with open incidents, never with healthy retailers.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AddMaintenanceArgs, MaintenanceWindow, RemoveMaintenanceArgs } from '../rules/maintenance';
+import type { MaintenanceWindow } from '../rules/maintenance';
+import type { AddMaintenanceArgs, RemoveMaintenanceArgs } from './operator';
 import type { ThresholdOverrides, Thresholds } from '../rules/thresholds';
 import type {
   AlertEvent,

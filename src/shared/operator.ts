@@ -1,5 +1,6 @@
 /** Validation of operator signals (thresholds, silences, acks). Pure, shared by the workflow and the CLI. */
 import { z } from 'zod';
+import { windowSpecSchema } from '../rules/maintenance';
 import { thresholdOverridesSchema } from '../rules/thresholds';
 import { RULES } from '../rules/types';
 import { sanitizeText } from './report';
@@ -49,3 +50,17 @@ export const reprocessArgsSchema = z
   })
   .strict()
   .refine((a) => Date.parse(a.from) < Date.parse(a.to), { message: 'from must be before to', path: ['from'] });
+
+/** A maintenance window (src/rules/maintenance.ts); omit `retailer` (fleet workflow) for a fleet-wide one. */
+export const addMaintenanceArgsSchema = z
+  .object({
+    retailer: slug.optional(),
+    spec: windowSpecSchema,
+    reason: freeText(500).pipe(z.string().trim().min(1, 'a maintenance window needs a reason')),
+    by: who.optional(),
+  })
+  .strict();
+export type AddMaintenanceArgs = z.input<typeof addMaintenanceArgsSchema>;
+
+export const removeMaintenanceArgsSchema = z.object({ retailer: slug.optional(), id: z.string().min(1).max(200), by: who.optional() }).strict();
+export type RemoveMaintenanceArgs = z.input<typeof removeMaintenanceArgsSchema>;

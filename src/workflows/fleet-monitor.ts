@@ -24,7 +24,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AlertActivities, FleetActivities, PostgresActivities } from '../activities/types';
-import { addMaintenanceArgsSchema, MAX_WINDOWS, removeMaintenanceArgsSchema, windowOver, type MaintenanceWindow } from '../rules/maintenance';
+import { MAX_WINDOWS, windowOver, type MaintenanceWindow } from '../rules/maintenance';
 import { DEFAULT_THRESHOLDS, resolveThresholds, type Thresholds } from '../rules/thresholds';
 import { isoTimes, RULES, type AlertEvent } from '../rules/types';
 import {
@@ -47,7 +47,7 @@ import {
   type FleetResult,
   type OperatorActionInput,
 } from '../shared/messages';
-import { describeZodError, setThresholdsArgsSchema, slugSchema } from '../shared/operator';
+import { addMaintenanceArgsSchema, describeZodError, removeMaintenanceArgsSchema, setThresholdsArgsSchema, slugSchema } from '../shared/operator';
 
 const alerts = proxyActivities<AlertActivities>({
   // A dead worker is noticed by the missed heartbeat (5 s), so an alert in flight is retried within ~7 s (measured).

@@ -29,7 +29,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { FleetActivities, PostgresActivities, TemporalActivities } from '../activities/types';
-import { addMaintenanceArgsSchema, isStoredWindow, MAX_WINDOWS, removeMaintenanceArgsSchema } from '../rules/maintenance';
+import { isStoredWindow, MAX_WINDOWS } from '../rules/maintenance';
 import { KEEP, RetailerMonitor } from '../rules/retailer-monitor';
 import { DEFAULT_THRESHOLDS, resolveThresholds, thresholdsSchema, type Thresholds } from '../rules/thresholds';
 import { isoTimes, type AlertEvent, type RunSummary } from '../rules/types';
@@ -56,7 +56,9 @@ import {
 } from '../shared/messages';
 import {
   acknowledgeArgsSchema,
+  addMaintenanceArgsSchema,
   describeZodError,
+  removeMaintenanceArgsSchema,
   replayArgsSchema,
   reprocessArgsSchema,
   setThresholdsArgsSchema,
