@@ -586,6 +586,8 @@ describe('bad input', () => {
       expect(recentRejections[i]!.reason.length).toBeLessThan(1000);
     });
     // Nothing of it reached Postgres.
+    // The accepted report's row is written by the monitor's persistence loop after the verdict: wait for it.
+    await until('the accepted run row', async () => (await runRows('guard-mart')).length > 0);
     expect((await runRows('guard-mart')).map((r) => r.run_id)).toEqual(['good-1']);
 
     // A duplicate is not a rejection; still alive and still correct: a good report after all that is applied.
