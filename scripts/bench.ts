@@ -213,11 +213,12 @@ function microBenchmark(): Row[] {
   const total = Buffer.byteLength(JSON.stringify(snap));
   const ids = Buffer.byteLength(JSON.stringify(snap.retailer.recentRunIds));
   const runs = Buffer.byteLength(JSON.stringify(snap.retailer.recentRuns));
+  const samples = Buffer.byteLength(JSON.stringify(snap.retailer.baselineSamples ?? []));
   const verdict = total > BLOB_LIMIT ? 'OVER the 2 MiB limit' : total > BLOB_WARN ? 'over the 512 KiB warning' : 'under the 512 KiB warning';
   rows.push([
     'snapshot() JSON of one retailer monitor, steady state',
     fmtBytes(total),
-    `${fmt((total / BLOB_LIMIT) * 100, 1)}% of 2 MiB (${verdict}); recentRunIds ${fmt((ids / total) * 100, 0)}%, recentRuns ${fmt((runs / total) * 100, 0)}%; the fleet size no longer enters it`,
+    `${fmt((total / BLOB_LIMIT) * 100, 1)}% of 2 MiB (${verdict}); recentRunIds ${fmt((ids / total) * 100, 0)}%, recentRuns ${fmt((runs / total) * 100, 0)}%, baseline samples ${fmt((samples / total) * 100, 0)}% (${snap.retailer.baselineSamples?.length ?? 0} of at most 399); the fleet size no longer enters it`,
   ]);
   return rows;
 }

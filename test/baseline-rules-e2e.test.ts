@@ -63,8 +63,10 @@ it('promo drop and run duration fire and resolve; the SKU drop quotes the robust
     );
 
   await send(230); // all within the stale threshold (4 h), so only the rules under test fire
-  // promo_drop is off by default: turn it on for this retailer (run_duration is on by default).
-  await commandRetailer(env.client, 'shoprite', setThresholdsUpdate, [{ retailer: 'shoprite', thresholds: { promoDrop: true } }], target);
+  // promo_drop is off by default: turn it on for this retailer (run_duration is on by default); weekdays are
+  // Johannesburg's (the timezone is checked and used inside the workflow sandbox).
+  await expect(commandRetailer(env.client, 'shoprite', setThresholdsUpdate, [{ retailer: 'shoprite', thresholds: { timezone: 'Mars/Olympus' } }], target)).rejects.toThrow(/IANA timezone/);
+  await commandRetailer(env.client, 'shoprite', setThresholdsUpdate, [{ retailer: 'shoprite', thresholds: { promoDrop: true, timezone: 'Africa/Johannesburg' } }], target);
   for (const ago of [200, 170, 140]) expect(await send(ago)).toMatchObject({ outcome: 'accepted', opened: [] });
 
   const dropped = await send(110, { promo: 100, sku: 2487 });

@@ -9,7 +9,7 @@ import type { MaintenanceWindow } from '../rules/maintenance';
 import { DEFAULT_MISSED_RUN_GRACE_MS } from '../rules/missed-run';
 import type { Thresholds } from '../rules/thresholds';
 import { baselineSettings, type BaselineSettings } from '../rules/baseline-settings';
-import type { AlertEvent, Health, Incident, IsoTimes, MonitorCounters, Rejection, RetailerStatus, RunSummary, Silence } from '../rules/types';
+import type { AlertEvent, BaselineView, Health, Incident, IsoTimes, MonitorCounters, Rejection, RetailerStatus, RunSummary, Silence } from '../rules/types';
 import { UNIT_MS } from '../shared/duration';
 import type { FleetIncident, RetailerView } from '../shared/messages';
 
@@ -229,8 +229,26 @@ export function renderAlerts(alerts: AlertView[], now: number, colour: boolean):
   return t.toString();
 }
 
+const METRIC_LABEL = new Map([
+  ['sku', 'SKUs'],
+  ['promo', 'promos'],
+  ['durationMs', 'duration'],
+]);
+
+/** 'SKUs 4,950 (median of 5 Tuesdays, 1 of 40 samples kept out) · promos — (2 samples) · …'. */
+export function formatBaselines(views: BaselineView[]): string {
+  if (views.length === 0) return '—';
+  return views
+    .map((v) => {
+      const typical = v.typical === undefined ? '—' : v.metric === 'durationMs' ? formatDuration(v.typical) : formatCount(v.typical);
+      const out = v.excluded ? `, ${v.excluded} of ${v.samples} samples kept out` : `, ${v.samples} samples`;
+      return `${METRIC_LABEL.get(v.metric)} ${typical} (${v.basis ?? 'too few samples'}${out})`;
+    })
+    .join(' · ');
+}
+
 function runNote(r: RunView): string {
-  const notes = [r.error, r.outOfOrder && 'out of order', r.skuDrop && 'SKU drop', r.inMaintenance && 'in maintenance'].filter((n): n is string => !!n);
+  const notes = [r.error, r.outOfOrder && 'out of order', r.skuDrop && 'SKU drop', r.promoDrop && 'promo drop', r.longRun && 'long run', r.inMaintenance && 'in maintenance'].filter((n): n is string => !!n);
   return cut(notes.join('; '), 60);
 }
 
@@ -245,6 +263,7 @@ export function renderRetailer(d: RetailerView, now: number, colour: boolean): s
     row('stale at', `${d.staleDeadline} (${age(d.staleDeadline, now)})`),
     ...(d.missedRun ? [row('next run', missedRunRow(d.missedRun, now))] : []),
     row('thresholds', formatThresholds(d.thresholds)),
+    row('baselines', formatBaselines(d.baselines ?? [])),
     row('silences', d.silences.length ? d.silences.map((s) => formatSilence(s, now)).join('\n' + ' '.repeat(17)) : '—'),
     ...(d.maintenance?.length ? [row('maintenance', formatWindows(d.maintenance, d.activeMaintenance ?? []).join('\n' + ' '.repeat(17)))] : []),
     row('runs', `${d.totals.runs} total, ${d.totals.failures} failed, ${d.totals.outOfOrder} out of order`),

@@ -372,7 +372,7 @@ export class RetailerMonitor {
       if (this.incident('stale')) alerts.push(this.close('stale', now, `${r.retailer}: fresh data again — run ${run.runId} succeeded`, run));
       alerts.push(...this.evaluateSku(run, t, now));
       if (!this.legacy) alerts.push(...this.evaluateBaselineRules(run, now));
-      r.baselineSamples = recordSample(this.samples, sampleOf(this.samples, run, this.baseline.timezone, opts.inMaintenance || run.inMaintenance));
+      recordSample(this.samples, sampleOf(this.samples, run, this.baseline.timezone, opts.inMaintenance || run.inMaintenance));
     }
     alerts.push(...this.missedRunReport(run, now));
     pushBounded(r.recentRuns, forRecent(run), KEEP.recentRuns);
@@ -393,7 +393,9 @@ export class RetailerMonitor {
       dropPct: avg ? round1(((avg - sku) / avg) * 100) : undefined,
       skuDropPct: t.skuDropPct,
     };
-    const robust = this.legacy ? undefined : skuRobust(this.samples, sku, run.finishedAt, weekdayIn(run.finishedAt, this.baseline.timezone), this.baseline);
+    // The robust view only matters for an alert (a drop, or an open incident's figures): not computed otherwise.
+    const open0 = this.incident('sku_drop');
+    const robust = this.legacy || (!dropped && !open0) ? undefined : skuRobust(this.samples, sku, run.finishedAt, weekdayIn(run.finishedAt, this.baseline.timezone), this.baseline);
     if (robust) Object.assign(figures, robust.figures);
     // 'drop-pct-and-robust': a noisy retailer's drop must also be far from its robust baseline.
     if (dropped && this.baseline.skuRule === 'drop-pct-and-robust' && !robust?.far) dropped = false;
