@@ -392,7 +392,9 @@ export async function endToEnd(s: Settings): Promise<{ rows: Row[]; cells: Row[]
       [
         `worker log at ${fleetNow}: task failures / payload warnings`,
         `${child.counts.taskFailures} / ${child.counts.payloadWarnings} (no-op: ${noopChild.counts.taskFailures} / ${noopChild.counts.payloadWarnings})`,
-        `${fmtInt(child.counts.lines)} log lines, ${child.counts.warnings} WARN/ERROR; histories of ${wideN} monitors spread over the fleet: ${wide.taskProblems} failed or timed-out workflow tasks${wide.taskCauses.size ? ` (${[...wide.taskCauses].map(([k, n]) => `${n}× ${k}`).join(', ')})` : ''} in ${fmtInt(wide.tasks)} tasks; largest history ${fmtBytes(wide.maxHistory)}`,
+        `${fmtInt(child.counts.lines)} log lines, ${child.counts.warnings} WARN/ERROR; histories of ${wideN} monitors spread over the fleet: ${wide.taskProblems} failed or timed-out workflow tasks${wide.taskCauses.size ? ` (${[...wide.taskCauses].map(([k, n]) => `${n}× ${k}`).join(', ')})` : ''} in ${fmtInt(wide.tasks)} tasks; largest history ${fmtBytes(wide.maxHistory)}; most frequent warnings: ${
+          [...child.warningKinds].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, n]) => `${n}× "${k}"`).join('; ') || 'none'
+        }`,
       ],
       [
         `\`npm run cli -- status\` at ${fleetNow} (wall, ${statusRuns.length} runs)`,
