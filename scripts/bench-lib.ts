@@ -257,7 +257,9 @@ export class WorkerChild {
     if (/workflow task (failed|timed out)|Failing workflow task|Script execution timed out|WorkflowTaskTimedOut|DeadlockError|Potential deadlock/i.test(line)) this.counts.taskFailures++;
     if (/\b(WARN|ERROR)\b/.test(line)) {
       this.counts.warnings++;
-      const kind = line.replace(/\d+/g, '#').slice(0, 120);
+      // Colour codes out, digits masked (times, ids) but not in SDK codes such as TMPRL1100.
+      const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
+      const kind = plain.replace(/\d+/g, (m, at: number) => (plain.slice(at - 5, at) === 'TMPRL' ? m : '#')).slice(0, 160);
       if (this.warningKinds.has(kind) || this.warningKinds.size < 50) this.warningKinds.set(kind, (this.warningKinds.get(kind) ?? 0) + 1);
     }
     if (process.env.BENCH_WORKER_LOG === '1') console.error(line);
