@@ -248,12 +248,20 @@ export class WorkerChild {
   /** The child's output lines (bounded: the first 2,000 kept), and counts of lines that matter to the bench. */
   readonly lines: string[] = [];
   readonly counts = { lines: 0, payloadWarnings: 0, taskFailures: 0, warnings: 0 };
+  /** Distinct WARN/ERROR messages (their first 120 characters, digits masked) and how often each came. */
+  readonly warningKinds = new Map<string, number>();
   onLine(line: string): void {
     this.counts.lines++;
     if (this.lines.length < 2_000) this.lines.push(line);
     if (/TMPRL1103|payload size/i.test(line)) this.counts.payloadWarnings++;
     if (/workflow task (failed|timed out)|Failing workflow task|Script execution timed out|WorkflowTaskTimedOut|DeadlockError|Potential deadlock/i.test(line)) this.counts.taskFailures++;
-    if (/\b(WARN|ERROR)\b/.test(line)) this.counts.warnings++;
+    if (/\b(WARN|ERROR)\b/.test(line)) {
+      this.counts.warnings++;
+      // Colour codes out, digits masked (times, ids) but not in SDK codes such as TMPRL1100.
+      const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
+      const kind = plain.replace(/\d+/g, (m, at: number) => (plain.slice(at - 5, at) === 'TMPRL' ? m : '#')).slice(0, 160);
+      if (this.warningKinds.has(kind) || this.warningKinds.size < 50) this.warningKinds.set(kind, (this.warningKinds.get(kind) ?? 0) + 1);
+    }
     if (process.env.BENCH_WORKER_LOG === '1') console.error(line);
   }
   private constructor(readonly proc: ChildProcess) {

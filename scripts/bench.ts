@@ -5,37 +5,15 @@
  *    applyReport throughput, the cost of the per-report handler path (zod parse + applyReport +
  *    nextDeadline), evaluateTimers / nextDeadline, heap per retailer at 50 and 500 retailers, and the size of
  *    one retailer's snapshot() — what its continue-as-new carries — against Temporal's 2 MiB payload limit.
- * 2. End to end: a real dev server (`temporal server start-dev`, in memory, 127.0.0.1) + a fresh database on
- *    the local Postgres (TEST_DATABASE_URL) + two workers, each in its own child process so its RSS is its own:
- *    the real monitor worker (createTestMonitorWorker, Slack pointed at a loopback stand-in in this process)
- *    and a NO-OP worker (scripts/bench-noop-workflow.ts on its own task queue: same type name, same
- *    Update-with-Start client call, answers a verdict-like object, no rules, no activities). The fleet
- *    workflow is started as the worker does on boot (ensureFleet, default group window).
- *    - Load: N reports for 20 retailers with `reportIngestionRun`, C in flight, in rounds alternated
- *      real, no-op, real, no-op …; each call returns once the report is applied. Throughput and latency
- *      per kind and the ratio real / no-op. After each real round it waits for the round's rows (so the
- *      no-op round does not share the CPU with the persistence) and notes how long after the last verdict.
- *      A bench-only column in the throwaway database (`bench_inserted_at default clock_timestamp()`) gives
- *      each row's applied (received_at) → inserted lag.
- *    - Alerts: after a quiet group window, S retailers (spaced beyond the window, so each is the first of
- *      its group) fail twice then succeed: verdict → fire POST and verdict → resolve POST at the stand-in.
- *      Then K retailers fail twice at once: the first goes out at once, the rest in one grouped follow-up
- *      at the window's end (its latency is the window, by design).
- *    - Histories of every continue-as-new chain: events per report (real and no-op), the fleet's events per
- *      alert event; worker RSS idle / after; load average at start and end; versions.
+ * 2. End to end (scripts/bench-e2e.ts): the real monitors against a no-op baseline on the same dev server, cell
+ *    by cell at 1 / 4 / 16 / 64 in flight and 50 / 1,000 / 10,000 retailers; alert probes, `status` at the
+ *    largest fleet, a stale burst, history events per report, worker RSS. Settings (BENCH_*) are described
+ *    there and in docs/benchmarks.md.
  *
- *   BENCH_REPORTS         reports per kind (real, and the same again for the no-op), default 2000, at most 100000
- *   BENCH_ROUNDS          rounds per kind, alternated (default 2)
- *   BENCH_CONCURRENCY     reports in flight (default 16, at most 256)
- *   BENCH_MAX_SECONDS     stop a round's sending after this long (default 120)
- *   BENCH_SETTLE_SECONDS  how long to wait for a round's rows (default 60)
- *   BENCH_ALERT_SPACED    first-of-a-group alert probes, each ~32 s apart (default 3, at most 9)
- *   BENCH_ALERT_RETAILERS retailers in the alert burst (default 10)
  *   --micro-only / --e2e-only
+ *   --quick   small cells (10 / 40 retailers), no stale burst, no micro-benchmark: the smoke test's run
  *
- * A monitor that falls behind or gets stuck is a figure too: the waits are bounded and report "NOT within …"
- * (or that activities were still pending), and the workflow-task failure causes come from the histories.
- *
+ * This file is also the worker child (`--monitor-worker`, see childMain in scripts/bench-lib.ts).
  * Everything targets loopback only: the dev server binds 127.0.0.1, and a non-loopback Postgres URL is refused.
  */
 import os from 'node:os';

@@ -310,6 +310,11 @@ describe('ingestion-monitor CLI against the live monitor', () => {
     const s = await untilJson<FleetStatus>(['status'], (v) => v.retailers.some((x) => x.retailer === 'lonely-mart'));
     expect(s.expectedRetailers).toEqual(['lonely-mart']);
     expect(s.notRunning).toEqual([]);
+    // A list cut by --limit says so, with how many monitors run in all (one visibility count).
+    const cut = await untilJson<FleetStatus>(['status', '--limit', '1'], (v) => (v.running ?? 0) >= 2);
+    expect(cut.retailers.length + cut.unreadable.length).toBe(1);
+    expect(cut.truncated).toBe(true);
+    expect((await cli(['status', '--limit', '1'])).stdout).toMatch(/only 1 of \d+ running monitors are shown, those not healthy first \(--limit\)/);
     expect((await cliJson<RetailerView>(['retailer', 'lonely-mart'])).lastRun).toBeUndefined();
     const bad = await cli(['expect', 'Lonely Mart']);
     expect(bad.code).toBe(2);
