@@ -35,7 +35,7 @@ import { temporalCliPath } from '../test/helpers/temporal';
 import { until } from '../test/helpers/wait';
 
 /** Bump when a deliberate (patched) workflow change deserves a new set. */
-const VERSION = 'v4';
+const VERSION = 'v5';
 
 async function run(): Promise<void> {
   const [env, tdb, hook] = await Promise.all([

@@ -99,11 +99,13 @@ it('promo drop and run duration fire and resolve; the SKU drop quotes the robust
   expect(views.get('promo')).toMatchObject({ samples: 7, excluded: 2, typical: 800 });
   expect(detail.openIncidents).toEqual([]);
 
-  const events = await until('6 alert rows', async () => {
+  // Three fires, three resolves, and the acknowledgement of the run_duration incident (announced to the channels).
+  const events = await until('7 alert rows', async () => {
     const rows = await tdb.db.selectFrom('alert_events').select(['kind', 'rule', 'delivered']).orderBy('id').execute();
-    return rows.length === 6 && rows;
+    return rows.length === 7 && rows;
   });
   expect(events.map((e) => `${e.kind}:${e.rule}:${e.delivered}`).sort()).toEqual([
+    'acknowledge:run_duration:true',
     'fire:promo_drop:true',
     'fire:run_duration:true',
     'fire:sku_drop:true',

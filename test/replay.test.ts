@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { workflowInterceptorModules } from '../src/worker';
 import { quietRuntime } from './helpers/temporal';
+import { CONSOLE_CHANNEL_PATCH, PAGERDUTY_CHANNEL_PATCH } from '../src/workflows/fleet-monitor';
+import { ACK_NOTICE_PATCH, BASELINES_PATCH, FLAP_CONTROL_PATCH, MISSED_RUN_PATCH } from '../src/workflows/retailer-monitor';
 
 quietRuntime(); // quiet: replay workers log their state at INFO
 
@@ -48,6 +50,26 @@ it('has recorded histories of both workflows, each crossing a continue-as-new', 
     files.filter((f) => f.startsWith('retailer')).flatMap((f) => scheduledActivities(JSON.parse(readFileSync(join(dir, f), 'utf8'))).map(([t]) => t)),
   );
   expect([...activities]).toEqual(expect.arrayContaining(['monitorContext', 'restoreRetailer', 'persistBatch', 'forwardAlerts', 'triggerIngestion', 'loadRuns']));
+});
+
+/** Patch ids recorded (core_patch markers) in the histories whose file name starts with `prefix`. */
+function patchIds(prefix: string): string[] {
+  const ids = new Set<string>();
+  for (const f of files.filter((x) => x.startsWith(prefix))) {
+    for (const e of JSON.parse(readFileSync(join(dir, f), 'utf8')).events as any[]) {
+      const m = e.markerRecordedEventAttributes;
+      if (m?.markerName !== 'core_patch') continue;
+      for (const v of Object.values(m.details ?? {}) as any[]) for (const p of v.payloads ?? []) ids.add(decode(p)?.id ?? decode(p));
+    }
+  }
+  return [...ids].sort();
+}
+
+it('the newest recorded histories take every patch the workflows have, so each patched branch is replayed', () => {
+  expect(patchIds('retailer-v5')).toEqual(
+    [BASELINES_PATCH, FLAP_CONTROL_PATCH, ACK_NOTICE_PATCH, MISSED_RUN_PATCH].sort(),
+  );
+  expect(patchIds('fleet-v5')).toEqual([CONSOLE_CHANNEL_PATCH, PAGERDUTY_CHANNEL_PATCH].sort());
 });
 
 it.each(files)('%s replays with the same commands and the same activity inputs', async (file) => {
