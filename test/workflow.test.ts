@@ -151,6 +151,23 @@ const statusRow = (retailer: string) => tdb.db.selectFrom('retailer_status').sel
 const runRows = (retailer: string) => tdb.db.selectFrom('ingestion_runs').selectAll().where('retailer', '=', retailer).orderBy('finished_at').execute();
 
 /** Jump workflow time to `at` (ms) on the test server. */
+/**
+ * Two failures while the retailer's alerts are held (a silence or a maintenance window): the fire is
+ * answered `silenced` and recorded silenced, not delivered. Returns the incident id.
+ */
+async function failTwiceSilenced(retailer: string): Promise<string> {
+  await send(retailer, 'failure');
+  const fired = await send(retailer, 'failure');
+  expect(fired).toMatchObject({ health: 'silenced', opened: [{ rule: 'consecutive_failures' }] });
+  const id = fired.opened[0]!.id;
+  const [row] = await until('the silenced fire recorded', async () => {
+    const r = await alertRows(retailer);
+    return r.length > 0 && r;
+  });
+  expect(row).toMatchObject({ kind: 'fire', incident_id: id, silenced: true, delivered: false });
+  return id;
+}
+
 async function sleepUntil(at: number) {
   const now = await env.currentTimeMs();
   if (at > now) await env.sleep(at - now);
@@ -297,15 +314,7 @@ describe('silence end (defect 4)', () => {
     const untilAt = (await env.currentTimeMs()) + HOUR_MS;
     const res = await command(retailer, silenceUpdate, [{ retailer, until: iso(untilAt), reason: 'site migration', by: 'sam', ...(rule ? { rule } : {}) }]);
     expect(res.health).toBe('healthy');
-    await send(retailer, 'failure');
-    const fired = await send(retailer, 'failure');
-    expect(fired).toMatchObject({ health: 'silenced', opened: [{ rule: 'consecutive_failures' }] });
-    const id = fired.opened[0]!.id;
-    const [row] = await until('the silenced fire recorded', async () => {
-      const r = await alertRows(retailer);
-      return r.length > 0 && r;
-    });
-    expect(row).toMatchObject({ kind: 'fire', incident_id: id, silenced: true, delivered: false });
+    const id = await failTwiceSilenced(retailer);
     await until('retailer_status says silenced', async () => (await statusRow(retailer))?.health === 'silenced');
     expect(posted(retailer)).toEqual([]);
     return { id, untilAt };
@@ -473,15 +482,7 @@ describe('maintenance windows and flapping (issue 9)', () => {
     const d = await detail(retailer);
     expect(d.activeMaintenance).toEqual([added.actionId]);
 
-    await send(retailer, 'failure');
-    const fired = await send(retailer, 'failure');
-    expect(fired).toMatchObject({ health: 'silenced', opened: [{ rule: 'consecutive_failures' }] });
-    const id = fired.opened[0]!.id;
-    const [row] = await until('the silenced fire recorded', async () => {
-      const r = await alertRows(retailer);
-      return r.length > 0 && r;
-    });
-    expect(row).toMatchObject({ kind: 'fire', incident_id: id, silenced: true, delivered: false });
+    const id = await failTwiceSilenced(retailer);
     // The runs inside the window are marked (and so never enter a baseline).
     expect((await detail(retailer)).recentRuns.filter((r) => r.inMaintenance)).toHaveLength(2);
     await until('the window recorded in operator_actions', async () => {
