@@ -6,12 +6,15 @@
  * history to test/histories/. Re-run (`npm run record-histories`) only when a deliberate, patched() change
  * alters history; keep the old files, they must still replay.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 // Not a public API (no public equivalent writes Temporal's JSON history format); pinned by
 // test/sdk-internals.test.ts, which fails loudly if an SDK upgrade moves or changes it.
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Worker, type InjectedSinks } from '@temporalio/worker';
+import type { WorkflowInfo } from '@temporalio/workflow';
+import { createActivities } from '../src/activities';
 import { commandRetailer, fleetHandle, reportIngestionRun, retailerHandle, sendIngestionCompleted } from '../src/client';
 import { HOUR_MS } from '../src/rules/thresholds';
 import {
@@ -27,15 +30,16 @@ import {
   silenceUpdate,
   unsilenceUpdate,
 } from '../src/shared/messages';
-import { ensureFleet } from '../src/worker';
+import { ensureFleet, workflowInterceptorModules } from '../src/worker';
+import type { RecorderSinks } from '../test/helpers/activity-input-recorder';
 import { startCaptureServer } from '../test/helpers/capture-server';
-import { createTestMonitorWorker, testConfig } from '../test/helpers/monitor';
+import { testConfig } from '../test/helpers/monitor';
 import { createTestDatabase } from '../test/helpers/postgres';
 import { temporalCliPath } from '../test/helpers/temporal';
 import { until } from '../test/helpers/wait';
 
 /** Bump when a deliberate (patched) workflow change deserves a new set. */
-const VERSION = 'v5';
+const VERSION = 'v6';
 
 async function run(): Promise<void> {
   const [env, tdb, hook] = await Promise.all([
@@ -54,7 +58,31 @@ async function run(): Promise<void> {
   const taskQueue = 'record-histories';
   const config = testConfig({ taskQueue, databaseUrl: tdb.url, webhookUrl: `${hook.url}/hook` });
   config.alerts.console = true; // v4: the console channel (patched 'console-channel'); its lines go to this script's stdout
-  const worker = await createTestMonitorWorker(env, config, tdb);
+  // The monitor worker with the replay test's activity-input recorder compiled in: every activity the runs
+  // schedule, regular or local, is kept per run id (a local activity's input is not in history).
+  const inputs = new Map<string, Array<[string, unknown, string]>>();
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await bundleWorkflowCode({
+      workflowsPath: require.resolve('../src/workflows'),
+      workflowInterceptorModules: [...workflowInterceptorModules, require.resolve('../test/helpers/activity-input-recorder')],
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m) },
+    }),
+    activities: createActivities(config, tdb.db, env.client),
+    sinks: {
+      recorder: {
+        activity: {
+          fn: (info: WorkflowInfo, activityType: string, args: unknown[], kind: string) => {
+            const list = inputs.get(info.runId) ?? [];
+            list.push([activityType, JSON.parse(JSON.stringify(args)), kind]);
+            inputs.set(info.runId, list);
+          },
+          callDuringReplay: false,
+        },
+      },
+    } as InjectedSinks<RecorderSinks>,
+  });
   const target = { taskQueue };
   let i = 0;
   const send = async (status: 'success' | 'failure', skuCount?: number) => {
@@ -123,6 +151,9 @@ async function run(): Promise<void> {
         const file = join(__dirname, '..', 'test', 'histories', `${name}-${VERSION}-run-${++n}.json`);
         writeFileSync(file, historyToJSON(history) + '\n');
         console.log(`wrote ${file} (${history.events?.length} events)`);
+        const inputsFile = join(__dirname, '..', 'test', 'histories', 'activity-inputs', `${name}-${VERSION}-run-${n}.json`);
+        mkdirSync(dirname(inputsFile), { recursive: true });
+        writeFileSync(inputsFile, JSON.stringify(inputs.get(runId) ?? []) + '\n');
         runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
       }
     }

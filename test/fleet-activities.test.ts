@@ -66,3 +66,22 @@ it('monitorContext: no fleet is no defaults (not an error); the dev server has t
   const acts = createFleetActivities(config(), env.client);
   await expect(acts.monitorContext({ fleetWorkflowId: 'no-such-fleet' })).resolves.toEqual({ searchAttributes: registered });
 });
+
+it('monitorContext: a burst of monitor starts shares one fleet query while it is in flight, and later calls ask again', async () => {
+  const acts = createFleetActivities(config(), env.client);
+  const getHandle = env.client.workflow.getHandle.bind(env.client.workflow);
+  const queried: string[] = [];
+  const spy = jest.spyOn(env.client.workflow, 'getHandle').mockImplementation((...args: Parameters<typeof getHandle>) => {
+    const handle = getHandle(...args);
+    return Object.assign(Object.create(handle), { query: (...q: Parameters<typeof handle.query>) => (queried.push(args[0]), handle.query(...q)) });
+  });
+  try {
+    const burst = await Promise.all(Array.from({ length: 20 }, () => acts.monitorContext({ fleetWorkflowId: 'no-such-fleet-2' })));
+    expect(new Set(burst.map((c) => JSON.stringify(c))).size).toBe(1);
+    expect(queried).toEqual(['no-such-fleet-2']);
+    await acts.monitorContext({ fleetWorkflowId: 'no-such-fleet-2' });
+    expect(queried).toHaveLength(2); // nothing is cached once the query has answered
+  } finally {
+    spy.mockRestore();
+  }
+});

@@ -177,7 +177,7 @@ it('a typo in a command is an error to the caller and creates no retailer', asyn
   await expect(env.client.workflow.getHandle(retailerWorkflowId('sparr')).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
 });
 
-it('a malformed report is refused with its reason and leaves no history event', async () => {
+it('a malformed report is refused with its reason and leaves nothing of itself in history', async () => {
   await send('valid', 'success');
   const handle = retailerHandle(env.client, 'valid');
   const historyLength = async () => (await handle.fetchHistory()).events?.length ?? 0;
@@ -198,7 +198,12 @@ it('a malformed report is refused with its reason and leaves no history event', 
   expect(await reason({ ...report('valid', 'success'), retailer: 'other' })).toMatch(/sent to the monitor of valid/);
   expect(await reason({ ...report('valid', 'success'), startedAt: '0000-01-01T00:00:00Z' })).toMatch(/startedAt/);
   expect(await reason({ ...report('valid', 'success'), runId: '\u0000' })).toMatch(/runId/);
-  expect(await historyLength()).toBe(before);
+  // Nothing of the refused reports enters history. The first refusal after a task with local activities may
+  // leave one empty workflow task (the server keeps that speculative task); no more than that, and no payload.
+  const added = ((await handle.fetchHistory()).events ?? []).slice(before);
+  const kind = (e: (typeof added)[number]) =>
+    e.workflowTaskScheduledEventAttributes ? 'scheduled' : e.workflowTaskStartedEventAttributes ? 'started' : e.workflowTaskCompletedEventAttributes ? 'completed' : 'other';
+  expect(added.map(kind)).toEqual(added.length ? ['scheduled', 'started', 'completed'] : []);
   const accepted = (await handle.fetchHistory()).events?.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes) ?? [];
   expect(accepted).toHaveLength(1); // the first, valid report only
 });

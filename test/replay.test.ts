@@ -9,7 +9,7 @@ import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@t
 import { workflowInterceptorModules } from '../src/worker';
 import { quietRuntime } from './helpers/temporal';
 import { CONSOLE_CHANNEL_PATCH, PAGERDUTY_CHANNEL_PATCH } from '../src/workflows/fleet-monitor';
-import { ACK_NOTICE_PATCH, BASELINES_PATCH, FLAP_CONTROL_PATCH, MISSED_RUN_PATCH } from '../src/workflows/retailer-monitor';
+import { ACK_NOTICE_PATCH, BASELINES_PATCH, FLAP_CONTROL_PATCH, LOCAL_ACTIVITIES_PATCH, MISSED_RUN_PATCH } from '../src/workflows/retailer-monitor';
 
 quietRuntime(); // quiet: replay workers log their state at INFO
 
@@ -28,12 +28,30 @@ function replayBundle() {
 
 const decode = (p: { data?: string }) => JSON.parse(Buffer.from(p.data ?? '', 'base64').toString('utf8'));
 
+type Scheduled = [string, unknown, 'regular' | 'local'];
+
 /** Activity type and decoded input of every ActivityTaskScheduled event, in order. */
-function scheduledActivities(history: any): Array<[string, unknown]> {
+function scheduledActivities(history: any): Scheduled[] {
   return (history.events as any[])
     .map((e) => e.activityTaskScheduledEventAttributes)
     .filter(Boolean)
-    .map((a) => [a.activityType.name, (a.input?.payloads ?? []).map(decode)]);
+    .map((a) => [a.activityType.name, (a.input?.payloads ?? []).map(decode), 'regular']);
+}
+
+/** Local activities recorded in a history (their markers; the input is not in history). */
+const localActivityMarkers = (history: any) => (history.events as any[]).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+
+/**
+ * Every activity the recorded run scheduled, regular and local, in order, as `npm run record-histories`
+ * captured them (test/histories/activity-inputs/<file>); undefined for sets recorded before it did.
+ */
+function recordedInputs(file: string): Scheduled[] | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'activity-inputs', file), 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }
 
 it('has recorded histories of both workflows, each crossing a continue-as-new', () => {
@@ -66,22 +84,31 @@ function patchIds(prefix: string): string[] {
 }
 
 it('the newest recorded histories take every patch the workflows have, so each patched branch is replayed', () => {
-  expect(patchIds('retailer-v5')).toEqual(
-    [BASELINES_PATCH, FLAP_CONTROL_PATCH, ACK_NOTICE_PATCH, MISSED_RUN_PATCH].sort(),
+  expect(patchIds('retailer-v6')).toEqual(
+    [BASELINES_PATCH, FLAP_CONTROL_PATCH, ACK_NOTICE_PATCH, MISSED_RUN_PATCH, LOCAL_ACTIVITIES_PATCH].sort(),
   );
-  expect(patchIds('fleet-v5')).toEqual([CONSOLE_CHANNEL_PATCH, PAGERDUTY_CHANNEL_PATCH].sort());
+  expect(patchIds('fleet-v6')).toEqual([CONSOLE_CHANNEL_PATCH, PAGERDUTY_CHANNEL_PATCH].sort());
 });
 
 it.each(files)('%s replays with the same commands and the same activity inputs', async (file) => {
   const history = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-  const replayed: Array<[string, unknown]> = [];
+  const recorded = recordedInputs(file);
+  if (recorded) {
+    // The side file belongs to this history: its regular activities are the history's, and it has one local
+    // activity per marker.
+    expect(recorded.filter(([, , kind]) => kind === 'regular')).toEqual(scheduledActivities(history));
+    expect(recorded.filter(([, , kind]) => kind === 'local')).toHaveLength(localActivityMarkers(history));
+  } else {
+    expect(localActivityMarkers(history)).toBe(0);
+  }
+  const replayed: Scheduled[] = [];
   await Worker.runReplayHistory(
     {
       workflowBundle: await replayBundle(),
       sinks: {
         recorder: {
           activity: {
-            fn: (_info: unknown, activityType: string, args: unknown[]) => void replayed.push([activityType, JSON.parse(JSON.stringify(args))]),
+            fn: (_info: unknown, activityType: string, args: unknown[], kind: 'regular' | 'local') => void replayed.push([activityType, JSON.parse(JSON.stringify(args)), kind]),
             callDuringReplay: true,
           },
         },
@@ -90,5 +117,5 @@ it.each(files)('%s replays with the same commands and the same activity inputs',
     history,
     `replay-${file}`,
   );
-  expect(replayed).toEqual(scheduledActivities(history));
+  expect(replayed).toEqual(recorded ?? scheduledActivities(history));
 });

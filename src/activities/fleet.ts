@@ -55,6 +55,25 @@ export function createFleetActivities(config: MonitorConfig, client: Client): Fl
     return ready;
   }
 
+  /**
+   * The fleet's thresholds and windows, one query for all callers that ask while it is in flight (a burst of
+   * monitor starts would otherwise queue one query each on the single fleet workflow). A caller never gets an
+   * answer older than the query in flight when it asked; anything the fleet changes later it pushes to the
+   * running monitors itself.
+   */
+  const inFlight = new Map<string, Promise<{ defaults?: Thresholds; maintenance?: MaintenanceWindow[] }>>();
+  function fleetConfig(fleetWorkflowId: string) {
+    let pending = inFlight.get(fleetWorkflowId);
+    if (!pending) {
+      pending = client.workflow
+        .getHandle(fleetWorkflowId)
+        .query(fleetConfigQuery)
+        .finally(() => inFlight.delete(fleetWorkflowId));
+      inFlight.set(fleetWorkflowId, pending);
+    }
+    return pending;
+  }
+
   return {
     async alertChannels() {
       return configuredChannels(config);
@@ -75,7 +94,7 @@ export function createFleetActivities(config: MonitorConfig, client: Client): Fl
       let defaults: Thresholds | undefined;
       let maintenance: MaintenanceWindow[] | undefined;
       try {
-        ({ defaults, maintenance } = await client.workflow.getHandle(fleetWorkflowId).query(fleetConfigQuery));
+        ({ defaults, maintenance } = await fleetConfig(fleetWorkflowId));
       } catch (err) {
         // No fleet (yet), or it cannot answer: the retailer monitor starts on the built-in defaults and the
         // fleet pushes its own when it runs.

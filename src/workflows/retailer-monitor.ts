@@ -22,6 +22,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setDefaultSignalHandler,
   setHandler,
@@ -70,20 +71,28 @@ import { parseRunReport } from '../shared/report';
 import type { z } from 'zod';
 import { retailerMarkdown } from './health-summary';
 
-const postgres = proxyActivities<PostgresActivities>({
+/** Backoff shared by every activity here; connection errors retry until the service is back. */
+const BACKOFF = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' } as const;
+const OPTIONS = {
   // A batch takes well under a second; a worker that dies mid-write is retried after this, not a minute later.
-  startToCloseTimeout: '20 seconds',
-  // Connection errors retry until Postgres is back; data errors are quarantined inside the activity.
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
-const temporal = proxyActivities<TemporalActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
-});
-const fleet = proxyActivities<FleetActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+  // Data errors are quarantined inside the activity.
+  postgres: { startToCloseTimeout: '20 seconds', retry: BACKOFF },
+  temporal: { startToCloseTimeout: '30 seconds', retry: { ...BACKOFF, maximumAttempts: 5 } },
+  fleet: { startToCloseTimeout: '30 seconds', retry: BACKOFF },
+} as const;
+const postgres = proxyActivities<PostgresActivities>(OPTIONS.postgres);
+const temporal = proxyActivities<TemporalActivities>(OPTIONS.temporal);
+const fleet = proxyActivities<FleetActivities>(OPTIONS.fleet);
+/**
+ * The same activities as local activities (behind LOCAL_ACTIVITIES_PATCH): they run in the workflow task that
+ * asked for them, so a report's row is written before its task completes and costs no activity task and no
+ * second workflow task. Past `localRetryThreshold` a retry waits on a durable timer instead of holding the
+ * task open, so a Postgres outage does not keep the monitor's task busy.
+ */
+const LOCAL = { localRetryThreshold: '5 seconds' } as const;
+const postgresLocal = proxyLocalActivities<PostgresActivities>({ ...OPTIONS.postgres, ...LOCAL });
+const temporalLocal = proxyLocalActivities<TemporalActivities>({ ...OPTIONS.temporal, ...LOCAL });
+const fleetLocal = proxyLocalActivities<FleetActivities>({ ...OPTIONS.fleet, ...LOCAL });
 
 const HEALTH_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.health, SearchAttributeType.KEYWORD);
 const OPEN_RULES_KEY = defineSearchAttributeKey(SEARCH_ATTRIBUTES.openRules, SearchAttributeType.KEYWORD);
@@ -118,6 +127,12 @@ export const LIMITS = {
 export const FLAP_CONTROL_PATCH = 'flap-control';
 /** The missed-run rule (Schedule describes, its deadline on the timer): new commands, so behind a patch. */
 export const MISSED_RUN_PATCH = 'missed-run-rule-v1';
+/**
+ * patched(): the start-up reads (fleet context, restore from Postgres), the Schedule describes and the
+ * persistence batches run as local activities, in the workflow task that needs them (issue 8: one workflow
+ * task per report instead of two plus an activity task). Histories recorded before keep regular activities.
+ */
+export const LOCAL_ACTIVITIES_PATCH = 'local-activities-v1';
 
 /** Why an operator command was refused (thrown from an Update handler; the validator catches most earlier). */
 function refuse(message: string, type = 'InvalidCommand'): ApplicationFailure {
@@ -143,6 +158,10 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   const missedRunOn = patched(MISSED_RUN_PATCH);
   // Started fresh: look the retailer's Schedule up at once; carried over from a run without the rule: on its next report.
   if (missedRunOn) monitor.enableMissedRun(!carried);
+  const local = patched(LOCAL_ACTIVITIES_PATCH);
+  const db = local ? postgresLocal : postgres;
+  const startUp = local ? fleetLocal : fleet;
+  const schedules = local ? temporalLocal : temporal;
 
   const pendingRuns: RunSummary[] = carried?.pendingRuns ?? [];
   const pendingAlerts: AlertEvent[] = carried?.pendingAlerts ?? [];
@@ -446,11 +465,11 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   // ---- start: rebuild from Postgres when started fresh ------------------------------------------------
 
   if (!carried) {
-    const context = await fleet.monitorContext({ fleetWorkflowId });
+    const context = await startUp.monitorContext({ fleetWorkflowId });
     searchAttributes = context.searchAttributes;
     if (context.defaults) monitor.setDefaults(context.defaults);
     if (context.maintenance) monitor.setFleetMaintenance(context.maintenance.filter(isStoredWindow));
-    const restored = await postgres.restoreRetailer({ retailer, keepRuns: KEEP.recentRuns, keepRunIds: KEEP.recentRunIds, skuWindow: monitor.thresholds.skuWindow });
+    const restored = await db.restoreRetailer({ retailer, keepRuns: KEEP.recentRuns, keepRunIds: KEEP.recentRunIds, skuWindow: monitor.thresholds.skuWindow });
     if (restored) {
       monitor.restore(restored);
       log.info('restored from Postgres', { retailer, openIncidents: restored.openIncidents.length, runs: restored.totals.runs });
@@ -518,7 +537,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
       await condition(() => !frozen && monitor.scheduleRequest() !== undefined);
       const req = monitor.scheduleRequest()!;
       try {
-        const facts = await temporal.describeIngestionSchedule({ retailer, ...(req.scheduleId ? { schedule: req.scheduleId } : {}), ...(req.kind === 'check' ? { check: true } : {}) });
+        const facts = await schedules.describeIngestionSchedule({ retailer, ...(req.scheduleId ? { schedule: req.scheduleId } : {}), ...(req.kind === 'check' ? { check: true } : {}) });
         queueAlerts(monitor.applyScheduleFacts(req, facts, Date.now()));
       } catch (err) {
         log.warn('could not describe the Schedule; the missed-run check is retried later', { retailer, error: causeOf(err) });
@@ -541,7 +560,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
       settingsDirty = false;
       const now = Date.now();
       try {
-        const written = await postgres.persistBatch({
+        const written = await db.persistBatch({
           runs,
           statuses: [monitor.status(now)],
           alerts: [],
