@@ -5,7 +5,7 @@
  * monitor had after ten weeks of runs with drops, long runs, a weekly maintenance window and acknowledgements.
  */
 import { REBUILD_WINDOW, rebuildSamples, type StoredBaselineRun } from '../src/rules/baseline-samples';
-import { DAY_MS } from '../src/rules/baselines';
+import { BASELINE_LIMITS, DAY_MS, type BaselineSample } from '../src/rules/baselines';
 import { parseWindowSpec } from '../src/rules/maintenance';
 import { RetailerMonitor, type RetailerRestore } from '../src/rules/retailer-monitor';
 import type { ThresholdOverrides } from '../src/rules/thresholds';
@@ -122,6 +122,12 @@ describe('baseline samples rebuilt from Postgres', () => {
   it('rebuildSamples gives the live samples back (stored runs in any order)', () => {
     expect(rebuildSamples(l.stored, 'Africa/Johannesburg')).toEqual(samples);
     expect(rebuildSamples([...l.stored].reverse(), 'Africa/Johannesburg')).toEqual(samples);
+  });
+
+  it('needs the 6 weeks before the window: from the window alone, an early incident point would count for its weekday', () => {
+    const windowOnly = l.stored.filter((r) => r.finishedAt > l.now - BASELINE_LIMITS.maxAgeMs);
+    const learned = (list: BaselineSample[]) => list.filter((s) => s.learn?.length).map((s) => s.runId);
+    expect(learned(rebuildSamples(windowOnly, 'Africa/Johannesburg'))).not.toEqual(learned(samples));
   });
 
   it('a monitor restored with them has the live baseline figures on every weekday, and judges the next run alike', () => {
