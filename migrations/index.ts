@@ -14,6 +14,7 @@ import * as runTimeCoveringIndex from './2026-11-27-006-run-time-covering-index'
 import * as hourlyRunRollup from './2026-11-27-009-hourly-run-rollup';
 import * as runInMaintenance from './2026-11-27-010-run-in-maintenance';
 import * as slackMessages from './2026-11-27-011-slack-messages';
+import * as runBaselineFlags from './2026-11-27-012-run-baseline-flags';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-27-001-initial': initial,
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27-009-hourly-run-rollup': hourlyRunRollup,
   '2026-11-27-010-run-in-maintenance': runInMaintenance,
   '2026-11-27-011-slack-messages': slackMessages,
+  '2026-11-27-012-run-baseline-flags': runBaselineFlags,
 };

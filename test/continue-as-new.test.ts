@@ -6,9 +6,19 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { commandRetailer, reportIngestionRun, retailerHandle } from '../src/client';
+import { commandRetailer, fleetHandle, reportIngestionRun, retailerHandle } from '../src/client';
 import type { OperatorResult } from '../src/shared/messages';
-import { reprocessUpdate, retailerQuery, retailerWorkflowId, setThresholdsUpdate, silenceUpdate } from '../src/shared/messages';
+import {
+  addFleetMaintenanceUpdate,
+  fleetConfigQuery,
+  removeFleetMaintenanceUpdate,
+  reprocessUpdate,
+  retailerAlertsQuery,
+  retailerQuery,
+  retailerWorkflowId,
+  setThresholdsUpdate,
+  silenceUpdate,
+} from '../src/shared/messages';
 import type { RunReportInput } from '../src/shared/report';
 import { type CaptureServer, startCaptureServer } from './helpers/capture-server';
 import { createTestMonitorWorker, startFleet, testConfig } from './helpers/monitor';
@@ -199,3 +209,52 @@ it('under a steady stream of reports (no pause between them) the monitor still c
   // server's hard limit, which terminates the workflow).
   expect(longest).toBeLessThan(600);
 }, 150_000);
+
+it("a fleet-wide maintenance window survives the fleet workflow's own continue-as-new: still listed, still silencing", async () => {
+  const fleet = fleetHandle(env.client, target);
+  const fleetRun = async () => (await fleet.describe()).runId;
+  const command = (retailer: string) => commandRetailer(env.client, retailer, setThresholdsUpdate, [{ retailer, thresholds: { failureStreak: 1 } }], target);
+  const ok = (retailer: string, i: number): RunReportInput => ({ runId: `${retailer}-ok-${i}`, retailer, status: 'success', startedAt: iso(Date.now() - 5_000), finishedAt: iso(Date.now() - 1_000), skuCount: 100 });
+  const failed = (retailer: string): RunReportInput => ({ runId: `${retailer}-failed`, retailer, status: 'failure', startedAt: iso(Date.now() - 2_000), finishedAt: iso(Date.now()), error: 'HTTP 503' });
+
+  // A monitor that runs before the fleet continues as new (it gets the window pushed), one started after
+  // (it gets the window from the new fleet run at its start).
+  await reportIngestionRun(env.client, ok('early-mart', 0), target);
+  await command('early-mart');
+  const added = await fleet.executeUpdate(addFleetMaintenanceUpdate, { args: [{ spec: 'every day 00:00-24:00 UTC', reason: 'fleet-wide freeze', by: 'sam' }] });
+  const window = added.maintenance.find((w) => w.id === added.actionId)!;
+  expect(window).toMatchObject({ spec: 'every day 00:00-24:00 UTC', reason: 'fleet-wide freeze' });
+
+  // Drive the fleet's history (a second window added and removed) until the server suggests continue-as-new.
+  const first = await fleetRun();
+  await until(
+    'the fleet workflow continued as new',
+    async () => {
+      const extra = await fleet.executeUpdate(addFleetMaintenanceUpdate, { args: [{ spec: 'every monday 01:00-02:00 UTC', reason: 'filler', by: 'sam' }] });
+      await fleet.executeUpdate(removeFleetMaintenanceUpdate, { args: [{ id: extra.actionId, by: 'sam' }] });
+      return (await fleetRun()) !== first;
+    },
+    90_000,
+    0,
+  );
+  const listed = await until('the new fleet run answers', async () => (await fleet.query(fleetConfigQuery)).maintenance);
+  expect(listed).toEqual([window]);
+
+  await reportIngestionRun(env.client, ok('late-mart', 0), target);
+  await command('late-mart');
+  for (const retailer of ['early-mart', 'late-mart']) {
+    expect(await reportIngestionRun(env.client, failed(retailer), target)).toMatchObject({ outcome: 'accepted', opened: [{ rule: 'consecutive_failures' }] });
+    const fired = (await retailerHandle(env.client, retailer, target).query(retailerAlertsQuery)).filter((a) => a.kind === 'fire');
+    expect(fired).toEqual([expect.objectContaining({ rule: 'consecutive_failures', silenced: true })]);
+  }
+  // Recorded silenced in Postgres, and nothing went to the webhook.
+  const rows = await until('both silenced fires in Postgres', async () => {
+    const r = await tdb.db.selectFrom('alert_events').select(['retailer', 'silenced', 'delivered']).where('retailer', 'in', ['early-mart', 'late-mart']).orderBy('retailer').execute();
+    return r.length === 2 && r;
+  });
+  expect(rows).toEqual([
+    { retailer: 'early-mart', silenced: true, delivered: false },
+    { retailer: 'late-mart', silenced: true, delivered: false },
+  ]);
+  expect(postedFor('early-mart').concat(postedFor('late-mart'))).toEqual([]);
+}, 180_000);

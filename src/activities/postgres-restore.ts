@@ -5,6 +5,9 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database, RetailerSettingsJson } from '../db/schema';
+import { BASELINE_RULE_METRIC } from '../rules/baseline-rules';
+import { REBUILD_WINDOW, type StoredBaselineRun } from '../rules/baseline-samples';
+import { isValidTimeZone } from '../rules/baselines';
 import { isStoredWindow } from '../rules/maintenance';
 import type { ThresholdOverrides } from '../rules/thresholds';
 import type { AlertFigures, Incident, RuleId, RunSummary, Silence } from '../rules/types';
@@ -16,6 +19,8 @@ export interface RestoreRequest {
   keepRuns: number;
   keepRunIds: number;
   skuWindow: number;
+  /** The fleet default timezone the monitor has (the retailer's own override, in Postgres, wins): weekdays of the baseline window. */
+  timeZone?: string;
 }
 
 const ms = (d: Date | null | undefined) => (d ? d.getTime() : undefined);
@@ -127,6 +132,8 @@ export async function restoreRetailer(db: Kysely<Database>, req: RestoreRequest)
 
   const openIncidents = await incidentsFrom(db, openEvents);
   const settings = (status?.settings ?? undefined) as RetailerSettingsJson | undefined;
+  const zone = [settings?.overrides?.timezone, req.timeZone].find((z): z is string => typeof z === 'string' && isValidTimeZone(z)) ?? 'UTC';
+  const baselineRuns = lastSuccess ? await baselineWindow(db, retailer, lastSuccess.finished_at, zone) : [];
 
   return {
     firstSeenAt: ms(status?.first_seen_at) ?? ms(totals.first_received as Date | null),
@@ -143,7 +150,95 @@ export async function restoreRetailer(db: Kysely<Database>, req: RestoreRequest)
     silences: Array.isArray(settings?.silences) ? (settings.silences as Silence[]) : [],
     ...(Array.isArray(settings?.maintenance) ? { maintenance: settings.maintenance.filter(isStoredWindow) } : {}),
     totals: { runs: num(totals.runs), failures: num(totals.failures), outOfOrder: num(totals.out_of_order) },
+    ...(baselineRuns.length ? { baselineRuns } : {}),
   };
+}
+
+const BASELINE_RULES = [...BASELINE_RULE_METRIC.keys()];
+
+/**
+ * The successful, in-order runs the robust baselines were learned from, and the 6 weeks before that judged
+ * them (REBUILD_WINDOW): those that finished within 12 weeks of the newest, the newest 114 per weekday in
+ * the retailer's timezone (so at most 798 rows, read through `ingestion_runs_retailer_finished_idx`), each with what keeps it out of a baseline: the flags the monitor
+ * wrote (sku_drop, promo_drop, long_run, in_maintenance), the baseline-rule incidents it fired (for rows
+ * written before migration 012 had the promo/duration flags) and when such an incident was acknowledged.
+ */
+async function baselineWindow(db: Kysely<Database>, retailer: string, newest: Date, zone: string): Promise<StoredBaselineRun[]> {
+  const from = new Date(newest.getTime() - REBUILD_WINDOW.maxAgeMs);
+  const read = (tz: string) =>
+    db
+      .selectFrom((eb) =>
+        eb
+          .selectFrom('ingestion_runs')
+          .select(['run_id', 'started_at', 'finished_at', 'received_at', 'sku_count', 'promo_count', 'sku_drop', 'promo_drop', 'long_run', 'in_maintenance'])
+          .select(sql<string>`row_number() over (partition by extract(dow from finished_at at time zone ${tz}) order by finished_at desc, received_at desc)`.as('nth'))
+          .where('retailer', '=', retailer)
+          .where('status', '=', 'success')
+          .where('out_of_order', '=', false)
+          .where('finished_at', '>', from)
+          .where('finished_at', '<=', newest)
+          .as('w'),
+      )
+      .selectAll()
+      .where('nth', '<=', sql<string>`${REBUILD_WINDOW.perWeekday}`)
+      .orderBy('finished_at')
+      .orderBy('received_at')
+      .execute();
+  // A zone Intl knows but this Postgres does not (older tzdata): UTC weekdays only choose which rows come
+  // back; the monitor buckets them by its own timezone.
+  const rows = await read(zone).catch((err: { code?: string }) => {
+    if (err?.code === '22023') return read('UTC');
+    throw err;
+  });
+  if (rows.length === 0) return [];
+
+  const fired = await db
+    .selectFrom('alert_events')
+    .select(['run_id', 'rule'])
+    .distinct()
+    .where('retailer', '=', retailer)
+    .where('kind', '=', 'fire')
+    .where('rule', 'in', BASELINE_RULES)
+    .where('run_id', 'is not', null)
+    .where('occurred_at', '>', from)
+    .execute();
+  const acked = await db
+    .selectFrom('operator_actions as a')
+    .innerJoin('alert_events as e', 'e.incident_id', 'a.incident_id')
+    .select(['e.run_id', (eb) => eb.fn.min('a.at').as('at')])
+    .where('a.retailer', '=', retailer)
+    .where('a.action', '=', 'acknowledge')
+    .where('a.at', '>', from)
+    .where('e.kind', '=', 'fire')
+    .where('e.rule', 'in', BASELINE_RULES)
+    .where('e.run_id', 'is not', null)
+    .groupBy('e.run_id')
+    .execute();
+  const firedRules = new Map<string, Set<string>>();
+  for (const f of fired) {
+    const set = firedRules.get(f.run_id!) ?? new Set<string>();
+    set.add(f.rule);
+    firedRules.set(f.run_id!, set);
+  }
+  const ackedAt = new Map(acked.map((a) => [a.run_id!, (a.at as Date).getTime()]));
+
+  return rows.map((r) => {
+    const rules = firedRules.get(r.run_id);
+    const ack = ackedAt.get(r.run_id);
+    return {
+      runId: r.run_id,
+      startedAt: r.started_at.getTime(),
+      finishedAt: r.finished_at.getTime(),
+      receivedAt: r.received_at.getTime(),
+      ...(r.sku_count !== null ? { sku: r.sku_count } : {}),
+      ...(r.promo_count !== null ? { promo: r.promo_count } : {}),
+      ...(r.sku_drop || rules?.has('sku_drop') ? { skuDrop: true as const } : {}),
+      ...(r.promo_drop || rules?.has('promo_drop') ? { promoDrop: true as const } : {}),
+      ...(r.long_run || rules?.has('run_duration') ? { longRun: true as const } : {}),
+      ...(r.in_maintenance ? { inMaintenance: true as const } : {}),
+      ...(ack !== undefined ? { acknowledgedAt: ack } : {}),
+    };
+  });
 }
 
 /** Failures since the last success, newest backwards (used only when the status row is missing). */

@@ -61,6 +61,8 @@ export function runRow(r: RunSummary) {
     out_of_order: r.outOfOrder ?? false,
     sku_drop: r.skuDrop ?? false,
     in_maintenance: r.inMaintenance ?? false,
+    promo_drop: r.promoDrop ?? false,
+    long_run: r.longRun ?? false,
     received_at: iso(r.receivedAt),
   };
 }

@@ -18,7 +18,7 @@ import type { PersistBatch, PersistResult, PostgresActivities, QuarantinedRow } 
 
 export { actionRow, alertRow, runFromRow, runRow, settingsRow, statusRow } from './postgres-rows';
 
-/** Rows per INSERT statement: 1000 × at most 18 columns stays far below Postgres's 65,535 parameters. */
+/** Rows per INSERT statement: 1000 × at most 19 columns stays far below Postgres's 65,535 parameters. */
 export const INSERT_CHUNK = 1000;
 
 /** Upper bound on runs loaded for one reprocess, so a huge range can't blow up the workflow's payload. */
@@ -50,7 +50,7 @@ type AlertRow = ReturnType<typeof alertRow>;
 
 const write = {
   async ingestion_runs(db: Db, rows: RunRow[]) {
-    // Postgres allows 65,535 bind parameters per statement (16 per run row): insert in chunks.
+    // Postgres allows 65,535 bind parameters per statement (19 per run row): insert in chunks.
     for (const chunk of chunks(rows, INSERT_CHUNK)) {
       await db.insertInto('ingestion_runs').values(chunk).onConflict((oc) => oc.column('run_id').doNothing()).execute();
     }

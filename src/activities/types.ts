@@ -66,7 +66,7 @@ export interface PostgresActivities {
   /** A retailer's runs with finished_at in [from, to] (epoch ms), oldest first, for reprocessing. */
   loadRuns(req: { retailer: string; from: number; to: number }): Promise<RunSummary[]>;
   /** What Postgres knows of a retailer; undefined if nothing at all. */
-  restoreRetailer(req: { retailer: string; keepRuns: number; keepRunIds: number; skuWindow: number }): Promise<RestoredRetailer | undefined>;
+  restoreRetailer(req: { retailer: string; keepRuns: number; keepRunIds: number; skuWindow: number; timeZone?: string }): Promise<RestoredRetailer | undefined>;
 }
 
 /**

@@ -23,6 +23,10 @@ export interface IngestionRunsTable {
   sku_drop: boolean;
   /** Finished inside a maintenance window (migration 010): never part of a baseline. */
   in_maintenance: ColumnType<boolean, boolean | undefined, boolean>;
+  /** Its promo count fired or kept open promo_drop (migration 012): never part of the promo baseline. */
+  promo_drop: ColumnType<boolean, boolean | undefined, boolean>;
+  /** Its duration fired or kept open run_duration (migration 012): never part of the duration baseline. */
+  long_run: ColumnType<boolean, boolean | undefined, boolean>;
   received_at: Timestamp;
 }
 

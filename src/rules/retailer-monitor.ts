@@ -4,8 +4,9 @@
  * passes workflow time and tests pass whatever they like. Methods return the alert events to deliver.
  */
 import type { RunReport } from '../shared/report';
-import { BASELINE_RULE_METRIC, durationVerdict, promoVerdict, runDurationMs, skuRobust, warmUpSku, type BaselineVerdict, type RuleInput } from './baseline-rules';
+import { BASELINE_RULE_METRIC, durationVerdict, promoVerdict, skuRobust, warmUpSku, type BaselineVerdict, type RuleInput } from './baseline-rules';
 import { baselineSettings, type BaselineSettings } from './baseline-settings';
+import { rebuildSamples, sampleOf, seedSamples, type StoredBaselineRun } from './baseline-samples';
 import { BASELINE_METRICS, baselineAt, describeBaseline, excludeSample, recordSample, reindexWeekdays, weekdayIn, type BaselineMetric, type BaselineSample, type ExclusionReason } from './baselines';
 import { flapControlOn, flappingSummary, flapSettings, pruneFires, quietDeadline, recordFire, stoppedFlappingSummary } from './flapping';
 import { isInWindow, MAX_WINDOWS, nextBoundary, windowActive, windowOver, type MaintenanceWindow } from './maintenance';
@@ -80,6 +81,12 @@ export interface RetailerRestore {
   totals: { runs: number; failures: number; outOfOrder: number };
   /** The retailer's own maintenance windows (from `retailer_status.settings`). */
   maintenance?: MaintenanceWindow[];
+  /**
+   * The successful, in-order runs of the baseline window and the 6 weeks before it (REBUILD_WINDOW), with
+   * what keeps each out of a baseline: the robust-baseline samples are rebuilt from them. Absent from
+   * workers before it (the samples are then seeded from `recentRuns`).
+   */
+  baselineRuns?: StoredBaselineRun[];
 }
 
 const RULE_ORDER: readonly RuleId[] = ['consecutive_failures', 'sku_drop', 'stale', 'promo_drop', 'run_duration', 'missed_run'];
@@ -107,31 +114,6 @@ export function freshRetailer(retailer: string, firstSeenAt: number): RetailerSt
     totals: { runs: 0, failures: 0, outOfOrder: 0 },
     baselineSamples: [],
   };
-}
-
-/** Baseline samples from the runs a snapshot or restore remembers (snapshots from before the baselines). */
-function seedSamples(runs: readonly RunSummary[], timeZone: string): BaselineSample[] {
-  let samples: BaselineSample[] = [];
-  for (const run of runs) if (run.status === 'success' && !run.outOfOrder) samples = recordSample(samples, sampleOf(samples, run, timeZone));
-  return samples;
-}
-
-/** The sample of a run just judged (`samples`: those it was judged against). */
-function sampleOf(samples: readonly BaselineSample[], run: RunSummary, timeZone: string, maintenance = false): BaselineSample {
-  const sample: BaselineSample = { runId: run.runId, at: run.finishedAt, wd: weekdayIn(run.finishedAt, timeZone) };
-  if (run.skuCount !== undefined) sample.sku = run.skuCount;
-  if (run.promoCount !== undefined) sample.promo = run.promoCount;
-  const duration = runDurationMs(run);
-  if (duration !== undefined) sample.durationMs = duration;
-  const excluded: Partial<Record<BaselineMetric, ExclusionReason>> = {};
-  if (maintenance) for (const m of BASELINE_METRICS) excluded[m] = 'maintenance';
-  if (run.skuDrop) excluded.sku ??= 'incident';
-  if (run.promoDrop) excluded.promo ??= 'incident';
-  if (run.longRun) excluded.durationMs ??= 'incident';
-  if (Object.keys(excluded).length) sample.excluded = excluded;
-  const learn = BASELINE_METRICS.filter((m) => excluded[m] === 'incident' && baselineAt(samples, m, sample.at, sample.wd)?.kind !== 'weekday');
-  if (learn.length) sample.learn = learn;
-  return sample;
 }
 
 /** Optional facts about a report that the rules do not read from the report itself. */
@@ -286,8 +268,11 @@ export class RetailerMonitor {
     this.s.incidentSeq = Math.max(this.s.incidentSeq, from.incidentSeq);
     this.s.actionSeq = Math.max(this.s.actionSeq, from.actionSeq);
     this.resolve();
-    // Postgres keeps no samples: the restored recent runs seed them (the baselines re-learn from there).
-    if (this.samples.length === 0) r.baselineSamples = seedSamples(r.recentRuns, this.baseline.timezone);
+    // The baseline window's stored runs give the samples back; without them (an older worker's answer) the
+    // restored recent runs seed them and the baselines re-learn from there.
+    if (this.samples.length === 0) {
+      r.baselineSamples = from.baselineRuns?.length ? rebuildSamples(from.baselineRuns, this.baseline.timezone) : seedSamples(r.recentRuns, this.baseline.timezone);
+    }
   }
 
   recordRejection(rejection: Rejection): void {

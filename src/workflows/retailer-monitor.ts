@@ -469,7 +469,13 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     searchAttributes = context.searchAttributes;
     if (context.defaults) monitor.setDefaults(context.defaults);
     if (context.maintenance) monitor.setFleetMaintenance(context.maintenance.filter(isStoredWindow));
-    const restored = await db.restoreRetailer({ retailer, keepRuns: KEEP.recentRuns, keepRunIds: KEEP.recentRunIds, skuWindow: monitor.thresholds.skuWindow });
+    const restored = await db.restoreRetailer({
+      retailer,
+      keepRuns: KEEP.recentRuns,
+      keepRunIds: KEEP.recentRunIds,
+      skuWindow: monitor.thresholds.skuWindow,
+      ...(monitor.thresholds.timezone ? { timeZone: monitor.thresholds.timezone } : {}),
+    });
     if (restored) {
       monitor.restore(restored);
       log.info('restored from Postgres', { retailer, openIncidents: restored.openIncidents.length, runs: restored.totals.runs });
