@@ -118,6 +118,11 @@ export const LIMITS = {
 export const FLAP_CONTROL_PATCH = 'flap-control';
 /** The missed-run rule (Schedule describes, its deadline on the timer): new commands, so behind a patch. */
 export const MISSED_RUN_PATCH = 'missed-run-rule-v1';
+/**
+ * patched(): run_duration also fires for a run still open past its limit (src/rules/open-run.ts): a
+ * deadline on the timer and Schedule describes at it, so new commands. Needs the missed-run rule's patch.
+ */
+export const RUN_OPEN_PATCH = 'run-open-duration-v1';
 
 /** Why an operator command was refused (thrown from an Update handler; the validator catches most earlier). */
 function refuse(message: string, type = 'InvalidCommand'): ApplicationFailure {
@@ -143,6 +148,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   const missedRunOn = patched(MISSED_RUN_PATCH);
   // Started fresh: look the retailer's Schedule up at once; carried over from a run without the rule: on its next report.
   if (missedRunOn) monitor.enableMissedRun(!carried);
+  if (missedRunOn && patched(RUN_OPEN_PATCH)) monitor.enableOpenRunCheck();
 
   const pendingRuns: RunSummary[] = carried?.pendingRuns ?? [];
   const pendingAlerts: AlertEvent[] = carried?.pendingAlerts ?? [];
@@ -511,7 +517,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     }
   };
 
-  // ---- schedule loop: the missed-run rule's Schedule describes, only when the rule asks for one ------
+  // ---- schedule loop: Schedule describes, only when the missed-run rule (or an open run's limit) asks ---
 
   const scheduleLoop = async () => {
     for (;;) {
