@@ -168,6 +168,15 @@ describe('run_duration while the run is still open', () => {
     expect(fire).toMatchObject({ kind: 'fire', silenced: true });
   });
 
+  it('reprocessing the stored runs keeps the incident of a run still open (no stored run has its duration)', () => {
+    const m = monitor();
+    pastMissedRunCheck(m);
+    const [fire] = duration(tick(m, STARTED + LIMIT).alerts);
+    const { alerts } = m.reprocess(m.recentRuns(), STARTED + LIMIT + MIN);
+    expect(duration(alerts)).toEqual([]);
+    expect(m.openIncidents().filter((i) => i.rule === 'run_duration').map((i) => i.id)).toEqual([fire!.incidentId]);
+  });
+
   it('the watch survives continue-as-new (it is in the snapshot)', () => {
     const m = monitor();
     pastMissedRunCheck(m);

@@ -498,8 +498,8 @@ export class RetailerMonitor {
     const missed = this.missedRun();
     const missedDue = missed && missedRunDeadline(missed, missedRunGraceMs(this.resolved), typicalDurationMs(r.recentRuns));
     if (missedDue !== undefined) due.push(missedDue);
-    const openRunDue = this.openRunWatch() && !missed?.need ? openRunDeadline(r.openRun) : undefined;
-    if (openRunDue !== undefined) due.push(openRunDue);
+    const openRunAt = this.openRunWatch() && !missed?.need ? openRunDeadline(r.openRun) : undefined;
+    if (openRunAt !== undefined) due.push(openRunAt);
     return due.length ? Math.min(...due) : undefined;
   }
 
@@ -834,10 +834,15 @@ export class RetailerMonitor {
     return [this.close('run_duration', now, `${r.retailer}: run ${watched.workflowId} ended (failed) after ${took}; failures are the consecutive_failures rule's`, run)];
   }
 
+  /** `inc` was fired for the run still watched (it has not reported). */
+  private firedForOpenRun(inc: Incident): boolean {
+    const watched = this.s.retailer.openRun;
+    return !!watched?.fired && inc.workflowId === watched.workflowId;
+  }
+
   /** `open` was fired for a run still watched, and `run` is another run. */
   private openRunHolds(open: Incident, run: RunSummary): boolean {
-    const watched = this.s.retailer.openRun;
-    return !!watched?.fired && open.workflowId === watched.workflowId && !isWatchedRun(watched, run);
+    return this.firedForOpenRun(open) && !isWatchedRun(this.s.retailer.openRun!, run);
   }
 
   // ---- operator actions -------------------------------------------------------------------------
@@ -951,9 +956,10 @@ export class RetailerMonitor {
       const old = before.find((i) => i.rule === rule);
       // The stale rule is time-driven: keep an open stale incident only if still past the deadline.
       // (A stale incident newly due is left to the timer, which fires it with its usual figures.)
-      // missed_run is about the Schedule, not the stored runs: an open one stays open.
-      const after =
-        rule === 'stale' ? (now >= this.staleDeadline() ? old : undefined) : rule === 'missed_run' ? old : rebuilt.incidents.find((i) => i.rule === rule);
+      // missed_run is about the Schedule, not the stored runs: an open one stays open; so does run_duration
+      // fired for a run still open (no stored run has its duration yet).
+      const aboutSchedule = rule === 'missed_run' || (rule === 'run_duration' && old !== undefined && this.firedForOpenRun(old));
+      const after = rule === 'stale' ? (now >= this.staleDeadline() ? old : undefined) : aboutSchedule ? old : rebuilt.incidents.find((i) => i.rule === rule);
       if (old && after) {
         r.incidents.push({ ...old, figures: after.figures });
       } else if (after) {
