@@ -8,47 +8,19 @@
  * - a calendar spec in Africa/Johannesburg: the expected time is 06:30 SAST = 04:30 UTC.
  */
 import { ScheduleOverlapPolicy, type ScheduleSpec } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { reportIngestionRun, retailerHandle } from '../src/client';
 import { retailerQuery } from '../src/shared/messages';
-import { ensureFleet } from '../src/worker';
-import { type CaptureServer, startCaptureServer } from './helpers/capture-server';
-import { createTestMonitorWorker, testConfig } from './helpers/monitor';
-import { createTestDatabase, type TestDatabase } from './helpers/postgres';
-import { createDevServerEnv } from './helpers/temporal';
+import { useMonitorBed } from './helpers/monitor-bed';
 import { until } from './helpers/wait';
 
 const GRACE_MS = 5_000;
-const taskQueue = 'monitor-missed-run';
 /** Nobody polls this queue: the Schedule's runs start and never finish, so they never report. */
 const NOBODY_POLLS = 'ingest-nobody-polls-missed';
-const workflowId = `ingestion-monitor-missed-${Date.now()}`;
-const target = { workflowId, taskQueue };
-
-let env: TestWorkflowEnvironment;
-let tdb: TestDatabase;
-let slack: CaptureServer;
-let worker: Worker;
-let running: Promise<void>;
-
-beforeAll(async () => {
-  [env, tdb, slack] = await Promise.all([createDevServerEnv(), createTestDatabase('im_missed_run'), startCaptureServer()]);
-  const config = testConfig({ taskQueue, databaseUrl: tdb.url, slackWebhookUrl: `${slack.url}/services/T000/B000/missed` });
-  worker = await createTestMonitorWorker(env, config, tdb);
-  running = worker.run();
-  // Fleet default grace 5 s (per-retailer overrides work the same way: `im thresholds --retailer r --missed-run-grace 5s`).
-  await ensureFleet(env.client, target, { thresholds: { missedRunGraceMs: GRACE_MS } });
-}, 120_000);
-
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await Promise.all([env?.teardown(), tdb?.drop(), slack?.close()]);
-});
+// Fleet default grace 5 s (per-retailer overrides work the same way: `im thresholds --retailer r --missed-run-grace 5s`).
+const bed = useMonitorBed('missed-run', { missedRunGraceMs: GRACE_MS });
 
 async function createSchedule(retailer: string, spec: ScheduleSpec) {
-  return env.client.schedule.create({
+  return bed.env.client.schedule.create({
     scheduleId: `ingest-${retailer}`,
     spec,
     action: { type: 'startWorkflow', workflowType: 'ingestRetailer', taskQueue: NOBODY_POLLS, args: [{ retailer }] },
@@ -60,7 +32,7 @@ let seq = 0;
 /** A short successful run of `retailer` that just finished, started by its Schedule. */
 function report(retailer: string, startedAt = Date.now() - 500) {
   return reportIngestionRun(
-    env.client,
+    bed.env.client,
     {
       runId: `${retailer}-${++seq}`,
       retailer,
@@ -70,11 +42,11 @@ function report(retailer: string, startedAt = Date.now() - 500) {
       finishedAt: new Date(Math.max(startedAt + 500, Date.now())).toISOString(),
       skuCount: 5000,
     },
-    target,
+    bed.target,
   );
 }
 
-const detail = (retailer: string) => retailerHandle(env.client, retailer, target).query(retailerQuery);
+const detail = (retailer: string) => retailerHandle(bed.env.client, retailer, bed.target).query(retailerQuery);
 
 /** The expected run the monitor watches, once it has described the Schedule. */
 async function expectedRun(retailer: string) {
@@ -98,7 +70,7 @@ it('a scheduled run that never reports fires missed_run within grace + a few sec
 
   const fire = await until(
     'the missed_run fire in alert_events',
-    () => tdb.db.selectFrom('alert_events').selectAll().where('retailer', '=', 'ghost').where('rule', '=', 'missed_run').where('kind', '=', 'fire').executeTakeFirst(),
+    () => bed.tdb.db.selectFrom('alert_events').selectAll().where('retailer', '=', 'ghost').where('rule', '=', 'missed_run').where('kind', '=', 'fire').executeTakeFirst(),
     60_000,
   );
   // Deadline = expected + usual duration (the one 0.5 s run) + grace; the describe at the deadline takes milliseconds.
@@ -111,15 +83,15 @@ it('a scheduled run that never reports fires missed_run within grace + a few sec
   // … and why: nobody polls the task queue its runs wait on (as the stale diagnosis would say).
   expect(fire.diagnosis).toContain(`no worker has polled \`${NOBODY_POLLS}\``);
 
-  const [message] = await slack.waitFor((r) => r.some((m) => JSON.stringify(m.body).includes('Missed scheduled run')), 20_000);
-  const text = JSON.stringify(slack.received.find((m) => JSON.stringify(m.body).includes('Missed scheduled run'))!.body);
+  const [message] = await bed.slack.waitFor((r) => r.some((m) => JSON.stringify(m.body).includes('Missed scheduled run')), 20_000);
+  const text = JSON.stringify(bed.slack.received.find((m) => JSON.stringify(m.body).includes('Missed scheduled run'))!.body);
   expect(message).toBeDefined();
   expect(text).toContain('ghost');
   expect(text).toContain(new Date(expectedAt).toISOString());
   expect(text).toContain('grace 5 s');
   expect(text).toContain('ingest-ghost');
   await until('the Slack delivery recorded', async () => {
-    const row = await tdb.db.selectFrom('alert_events').select('delivered').where('event_id', '=', fire.event_id).executeTakeFirst();
+    const row = await bed.tdb.db.selectFrom('alert_events').select('delivered').where('event_id', '=', fire.event_id).executeTakeFirst();
     return row?.delivered === true;
   });
 
@@ -129,9 +101,9 @@ it('a scheduled run that never reports fires missed_run within grace + a few sec
   const verdict = await report('ghost');
   expect(verdict.resolved).toEqual([{ id: fire.incident_id, rule: 'missed_run' }]);
   await until('the resolve in alert_events', () =>
-    tdb.db.selectFrom('alert_events').selectAll().where('incident_id', '=', fire.incident_id).where('kind', '=', 'resolve').executeTakeFirst(),
+    bed.tdb.db.selectFrom('alert_events').selectAll().where('incident_id', '=', fire.incident_id).where('kind', '=', 'resolve').executeTakeFirst(),
   );
-  await slack.waitFor((r) => r.some((m) => /RESOLVED/.test(JSON.stringify(m.body)) && JSON.stringify(m.body).includes('Missed scheduled run')));
+  await bed.slack.waitFor((r) => r.some((m) => /RESOLVED/.test(JSON.stringify(m.body)) && JSON.stringify(m.body).includes('Missed scheduled run')));
 }, 120_000);
 
 it('a paused Schedule produces no missed_run alert: the monitor notes the pause and looks again later', async () => {
@@ -147,10 +119,10 @@ it('a paused Schedule produces no missed_run alert: the monitor notes the pause 
   }, 60_000);
   expect(Date.parse(seen.checkedAt!)).toBeGreaterThanOrEqual(deadline);
   expect(seen.expectedRunAt).toBeUndefined();
-  const rows = await tdb.db.selectFrom('alert_events').select(['rule', 'kind']).where('retailer', '=', 'dozy').execute();
+  const rows = await bed.tdb.db.selectFrom('alert_events').select(['rule', 'kind']).where('retailer', '=', 'dozy').execute();
   expect(rows).toEqual([]);
   expect((await detail('dozy')).openIncidents).toEqual([]);
-  expect(slack.received.some((m) => JSON.stringify(m.body).includes('dozy'))).toBe(false);
+  expect(bed.slack.received.some((m) => JSON.stringify(m.body).includes('dozy'))).toBe(false);
 }, 120_000);
 
 it('reads a calendar spec in Africa/Johannesburg: 06:30 there is 04:30 UTC', async () => {

@@ -15,26 +15,13 @@ import {
 import { RetailerMonitor } from '../src/rules/retailer-monitor';
 import { thresholdOverridesSchema, type ThresholdOverrides } from '../src/rules/thresholds';
 import { isoTimes } from '../src/rules/types';
-import type { RunReport } from '../src/shared/report';
+import { scheduledRunReports } from './helpers/run-reports';
 
 const T0 = Date.parse('2026-11-27T10:00:00Z');
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const SCHEDULE = 'ingest-spar';
-let seq = 0;
-
-function report(startedAt: number, finishedAt: number, extra: Partial<RunReport> = {}): RunReport {
-  return {
-    runId: `run-${++seq}`,
-    retailer: 'spar',
-    status: 'success',
-    startedAt: new Date(startedAt).toISOString(),
-    finishedAt: new Date(finishedAt).toISOString(),
-    skuCount: 5000,
-    schedule: SCHEDULE,
-    ...extra,
-  };
-}
+const report = scheduledRunReports('spar', SCHEDULE);
 
 type Found = Extract<ScheduleFacts, { found: true }>;
 function facts(next: number[], extra: Partial<Found> = {}): Found {

@@ -114,6 +114,7 @@ export function alertFigures(event: AlertEvent): Figure[] {
     out.push({ label: 'Drop', value: `${f.dropPct}%${threshold}` });
   }
   out.push(...robustFigureRows(f));
+  if (f.runStartedAt !== undefined) out.push({ label: 'Still running since', value: iso(f.runStartedAt) });
   if (f.expectedRunAt !== undefined) {
     const grace = f.missedRunGraceMs !== undefined ? ` (grace ${graceText(f.missedRunGraceMs)})` : '';
     out.push({ label: 'Expected run', value: `${iso(f.expectedRunAt)}${grace}` });

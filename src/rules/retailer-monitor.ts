@@ -22,11 +22,13 @@ import {
   onMissedRunTimer,
   onScheduleFacts,
   onScheduleFactsFailed,
+  RECHECK_MIN_MS,
   typicalDurationMs,
   type MissedRunState,
   type ScheduleFacts,
   type ScheduleRequest,
 } from './missed-run';
+import { isWatchedRun, onOpenRunFacts, onOpenRunFactsFailed, openRunDeadline, openRunDue, type OpenRunState } from './open-run';
 import { DEFAULT_THRESHOLDS, HOUR_MS, resolveThresholds, type ThresholdOverrides, type Thresholds } from './thresholds';
 import type {
   AlertEvent,
@@ -184,6 +186,8 @@ export class RetailerMonitor {
   private lastNow = 0;
   /** The missed-run rule runs only where the workflow turned it on (behind its patch); not state. */
   private missedRunOn = false;
+  /** run_duration also judges a run still open (behind its patch; needs the missed-run rule's describes); not state. */
+  private openRunOn = false;
 
   constructor(snapshot: RetailerSnapshot) {
     // Deep copy so a snapshot handed in (workflow input, test fixture) is never mutated behind its owner.
@@ -359,6 +363,7 @@ export class RetailerMonitor {
       if (!this.legacy) alerts.push(...this.evaluateBaselineRules(run, now));
       recordSample(this.samples, sampleOf(this.samples, run, this.baseline.timezone, opts.inMaintenance || run.inMaintenance));
     }
+    alerts.push(...this.openRunReport(run, now));
     alerts.push(...this.missedRunReport(run, now));
     pushBounded(r.recentRuns, forRecent(run), KEEP.recentRuns);
     return { outcome: 'accepted', run, alerts: sendable(alerts) };
@@ -442,6 +447,8 @@ export class RetailerMonitor {
       }
       const verdict = judge(input);
       if (!verdict) continue; // no figure or no baseline yet: an open incident stays as it is
+      // Opened for a run still open (./open-run.ts): another run's normal duration does not resolve it.
+      if (!verdict.anomalous && open && rule === 'run_duration' && this.openRunHolds(open, run)) continue;
       if (verdict.anomalous) {
         run[flag] = true;
         if (!open) alerts.push(this.open(rule, now, verdict.summary, verdict.figures, run));
@@ -476,6 +483,8 @@ export class RetailerMonitor {
     const missed = this.missedRun();
     const missedDue = missed && missedRunDeadline(missed, missedRunGraceMs(this.resolved), typicalDurationMs(r.recentRuns));
     if (missedDue !== undefined) due.push(missedDue);
+    const openRunAt = this.openRunWatch() && !missed?.need ? openRunDeadline(r.openRun) : undefined;
+    if (openRunAt !== undefined) due.push(openRunAt);
     return due.length ? Math.min(...due) : undefined;
   }
 
@@ -507,6 +516,7 @@ export class RetailerMonitor {
       stale.figures.hoursSinceSuccess = round2((now - (r.lastSuccessAt ?? r.firstSeenAt)) / HOUR_MS);
     }
     this.missedRunTimer(now);
+    this.openRunTimer(now);
     if (t.renotifyEveryMs > 0) {
       for (const inc of r.incidents) {
         if (!inc.acknowledged && now >= inc.lastNotifiedAt + t.renotifyEveryMs) {
@@ -536,7 +546,7 @@ export class RetailerMonitor {
     return out;
   }
 
-  private open(rule: RuleId, now: number, summary: string, figures: AlertFigures, run?: RunSummary): AlertEvent {
+  private open(rule: RuleId, now: number, summary: string, figures: AlertFigures, run?: Pick<RunSummary, 'runId' | 'workflowId' | 'workflowRunId'>): AlertEvent {
     const r = this.s.retailer;
     const t = flapSettings(this.resolved);
     const held = r.held?.find((i) => i.rule === rule);
@@ -724,8 +734,8 @@ export class RetailerMonitor {
     }
   }
 
-  /** The answer to `scheduleRequest()`: may fire `missed_run`. */
-  applyScheduleFacts(req: ScheduleRequest, facts: ScheduleFacts, now: number): AlertEvent[] {
+  /** The missed-run rule's part of a Schedule description: may fire `missed_run`. */
+  private missedRunFacts(req: ScheduleRequest, facts: ScheduleFacts, now: number): AlertEvent[] {
     const m = this.missedRun();
     if (!m) return [];
     const grace = missedRunGraceMs(this.resolved);
@@ -750,10 +760,74 @@ export class RetailerMonitor {
     return [ev];
   }
 
+  /** The answer to `scheduleRequest()`: missed_run first, then run_duration for a run still open. */
+  applyScheduleFacts(req: ScheduleRequest, facts: ScheduleFacts, now: number): AlertEvent[] {
+    const alerts = this.missedRunFacts(req, facts, now);
+    // Only a description of the Schedule the rule now knows (a report may have named another one meanwhile).
+    if (this.openRunWatch() && facts.found && facts.scheduleId === this.s.retailer.missedRun?.scheduleId) alerts.push(...this.openRunFacts(facts, now));
+    return alerts;
+  }
+
   /** The `describe` failed after its retries: look again later. */
   scheduleFactsFailed(now: number): void {
     const m = this.missedRun();
     if (m) onScheduleFactsFailed(m, now, missedRunGraceMs(this.resolved));
+    const r = this.s.retailer;
+    if (this.openRunWatch()) r.openRun = onOpenRunFactsFailed(r.openRun, now, Math.max(missedRunGraceMs(this.resolved), RECHECK_MIN_MS));
+  }
+
+  // ---- run_duration while a run is still open (decisions in ./open-run.ts) -------------------------
+
+  /** Turn the open-run check on (the workflow does, behind its patch, with the missed-run rule on). */
+  enableOpenRunCheck(): void {
+    this.openRunOn = true;
+  }
+
+  /** The check applies: turned on, run_duration on for this retailer, and the Schedule is being described. */
+  private openRunWatch(): boolean {
+    return this.openRunOn && !this.legacy && this.baseline.runDuration && this.missedRun() !== undefined;
+  }
+
+  /** A Schedule description: watch the run still open; past its limit, fire run_duration (once per run). */
+  private openRunFacts(facts: ScheduleFacts, now: number): AlertEvent[] {
+    const r = this.s.retailer;
+    const input = { retailer: r.retailer, samples: this.samples, wd: weekdayIn(now, this.baseline.timezone), settings: this.baseline };
+    const { state, finding } = onOpenRunFacts(r.openRun, facts, now, input);
+    r.openRun = state;
+    if (!finding || this.incident('run_duration')) return [];
+    const figures: AlertFigures = { ...finding.verdict.figures, runStartedAt: finding.startedAt, scheduleId: state!.scheduleId };
+    const ev = this.open('run_duration', now, finding.verdict.summary, figures, { runId: finding.workflowId, workflowId: finding.workflowId });
+    ev.schedule = state!.scheduleId;
+    return [ev];
+  }
+
+  /** The watched run's limit passed: describe the Schedule (unless a describe is already wanted). */
+  private openRunTimer(now: number): void {
+    const m = this.missedRun();
+    if (m && !m.need && this.openRunWatch() && openRunDue(this.s.retailer.openRun, now)) m.need = 'check';
+  }
+
+  /** A report: the watched run's own report ends the watch; one that failed resolves what its open run fired. */
+  private openRunReport(run: RunSummary, now: number): AlertEvent[] {
+    const r = this.s.retailer;
+    const watched = r.openRun;
+    if (!watched || !isWatchedRun(watched, run)) return [];
+    r.openRun = undefined;
+    const open = this.incident('run_duration');
+    if (run.status !== 'failure' || !open || open.workflowId !== watched.workflowId) return [];
+    const took = humanDuration(Math.max(0, run.finishedAt - watched.startedAt));
+    return [this.close('run_duration', now, `${r.retailer}: run ${watched.workflowId} ended (failed) after ${took}; failures are the consecutive_failures rule's`, run)];
+  }
+
+  /** `inc` was fired for the run still watched (it has not reported). */
+  private firedForOpenRun(inc: Incident): boolean {
+    const watched = this.s.retailer.openRun;
+    return !!watched?.fired && inc.workflowId === watched.workflowId;
+  }
+
+  /** `open` was fired for a run still watched, and `run` is another run. */
+  private openRunHolds(open: Incident, run: RunSummary): boolean {
+    return this.firedForOpenRun(open) && !isWatchedRun(this.s.retailer.openRun!, run);
   }
 
   // ---- operator actions -------------------------------------------------------------------------
@@ -867,9 +941,10 @@ export class RetailerMonitor {
       const old = before.find((i) => i.rule === rule);
       // The stale rule is time-driven: keep an open stale incident only if still past the deadline.
       // (A stale incident newly due is left to the timer, which fires it with its usual figures.)
-      // missed_run is about the Schedule, not the stored runs: an open one stays open.
-      const after =
-        rule === 'stale' ? (now >= this.staleDeadline() ? old : undefined) : rule === 'missed_run' ? old : rebuilt.incidents.find((i) => i.rule === rule);
+      // missed_run is about the Schedule, not the stored runs: an open one stays open; so does run_duration
+      // fired for a run still open (no stored run has its duration yet).
+      const aboutSchedule = rule === 'missed_run' || (rule === 'run_duration' && old !== undefined && this.firedForOpenRun(old));
+      const after = rule === 'stale' ? (now >= this.staleDeadline() ? old : undefined) : aboutSchedule ? old : rebuilt.incidents.find((i) => i.rule === rule);
       if (old && after) {
         r.incidents.push({ ...old, figures: after.figures });
       } else if (after) {

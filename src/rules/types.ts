@@ -3,6 +3,7 @@ import type { BaselineSample } from './baselines';
 import type { FlapRecord, FlapState } from './flapping';
 import type { MaintenanceWindow } from './maintenance';
 import type { MissedRunState, MissedRunView } from './missed-run';
+import type { OpenRunState } from './open-run';
 import type { ThresholdOverrides, Thresholds } from './thresholds';
 
 export const RULES = ['consecutive_failures', 'stale', 'sku_drop', 'promo_drop', 'run_duration', 'missed_run'] as const;
@@ -66,6 +67,8 @@ export interface AlertFigures {
   missedRunGraceMs?: number;
   scheduleId?: string;
   missedRuns?: number;
+  /** run_duration fired while the run was still open: when the Schedule started it (epoch ms). */
+  runStartedAt?: number;
 }
 
 export interface Acknowledgement {
@@ -151,6 +154,8 @@ export interface RetailerState {
   held?: Incident[];
   /** Missed-run rule state (src/rules/missed-run.ts); absent in snapshots from before the rule. */
   missedRun?: MissedRunState;
+  /** The run still open that run_duration watches (src/rules/open-run.ts); absent when none or in older snapshots. */
+  openRun?: OpenRunState;
 }
 
 export interface Rejection {
@@ -243,6 +248,7 @@ export const TIME_FIELDS = [
   'expectedRunAt',
   'deadlineAt',
   'checkedAt',
+  'runStartedAt',
 ] as const;
 type TimeField = (typeof TIME_FIELDS)[number];
 

@@ -133,6 +133,11 @@ export const MISSED_RUN_PATCH = 'missed-run-rule-v1';
  * task per report instead of two plus an activity task). Histories recorded before keep regular activities.
  */
 export const LOCAL_ACTIVITIES_PATCH = 'local-activities-v1';
+/**
+ * patched(): run_duration also fires for a run still open past its limit (src/rules/open-run.ts): a
+ * deadline on the timer and Schedule describes at it, so new commands. Needs the missed-run rule's patch.
+ */
+export const RUN_OPEN_PATCH = 'run-open-duration-v1';
 
 /** Why an operator command was refused (thrown from an Update handler; the validator catches most earlier). */
 function refuse(message: string, type = 'InvalidCommand'): ApplicationFailure {
@@ -162,6 +167,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   const db = local ? postgresLocal : postgres;
   const startUp = local ? fleetLocal : fleet;
   const schedules = local ? temporalLocal : temporal;
+  if (missedRunOn && patched(RUN_OPEN_PATCH)) monitor.enableOpenRunCheck();
 
   const pendingRuns: RunSummary[] = carried?.pendingRuns ?? [];
   const pendingAlerts: AlertEvent[] = carried?.pendingAlerts ?? [];
@@ -536,7 +542,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     }
   };
 
-  // ---- schedule loop: the missed-run rule's Schedule describes, only when the rule asks for one ------
+  // ---- schedule loop: Schedule describes, only when the missed-run rule (or an open run's limit) asks ---
 
   const scheduleLoop = async () => {
     for (;;) {
