@@ -67,7 +67,7 @@ import {
   slugSchema,
   unsilenceArgsSchema,
 } from '../shared/operator';
-import { parseRunReport } from '../shared/report';
+import { parseRunReport, type RunReport } from '../shared/report';
 import type { z } from 'zod';
 import { retailerMarkdown } from './health-summary';
 
@@ -223,8 +223,27 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     return parsed.report;
   };
 
+  /**
+   * Reports the Update validator has just parsed, by their JSON text: the handler that follows takes that parse
+   * instead of repeating it (zod is most of a report's CPU in here). Parsing is pure, so a handler that finds
+   * nothing (a replay runs no validator; a signal has none) parses again and gets the same report. Bounded.
+   */
+  const validated = new Map<string, RunReport>();
+  const rememberValid = (payload: unknown) => {
+    if (validated.size >= 64) validated.delete(validated.keys().next().value!);
+    validated.set(JSON.stringify(payload), validReport(payload));
+  };
+  const takeValid = (payload: unknown): RunReport => {
+    if (validated.size === 0) return validReport(payload);
+    const key = JSON.stringify(payload);
+    const report = validated.get(key);
+    if (!report) return validReport(payload);
+    validated.delete(key);
+    return report;
+  };
+
   const applyReport = (payload: unknown): RunVerdict => {
-    const report = validReport(payload);
+    const report = takeValid(payload);
     const now = Date.now();
     const applied = monitor.applyReport(report, now);
     if (applied.run) {
@@ -410,15 +429,16 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   // ---- handlers first: nothing that arrives with the first task is missed ----------------------------
 
   /** Every handler waits for the restore, so messages apply in arrival order onto the rebuilt state. */
-  const whenReady = async <T>(fn: () => T | Promise<T>): Promise<T> => {
-    if (!ready) await condition(() => ready);
+  const whenReady = <T>(fn: () => T | Promise<T>): T | Promise<T> => (ready ? fn() : untilReady(fn));
+  const untilReady = async <T>(fn: () => T | Promise<T>): Promise<T> => {
+    await condition(() => ready);
     return fn();
   };
   /** Update validators: schema and identity checks only (pure, synchronous). */
   const validator = (check: (args: unknown) => unknown) => (args: unknown) => void check(args);
 
   setHandler(reportRunUpdate, (payload) => whenReady(() => applyReport(payload)), {
-    validator: validator(validReport),
+    validator: rememberValid,
     description: 'Report one ingestion run; answers with the verdict (accepted / duplicate / out_of_order), health and incidents opened or resolved',
   });
   setHandler(setThresholdsUpdate, (a) => whenReady(() => setThresholds(a)), { validator: validator(validThresholds), description: 'Override thresholds for this retailer' });
