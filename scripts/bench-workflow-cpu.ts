@@ -11,12 +11,10 @@
  * Bounded: RETAILERS × REPORTS reports (default 10 × 60), REPEATS replays of each set (default 5).
  */
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-// Not public API; pinned by test/sdk-internals.test.ts (record-histories uses the same).
-import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { reportIngestionRun } from '../src/client';
@@ -112,17 +110,10 @@ async function send(run: (r: RunReportInput) => Promise<unknown>, retailers: str
 type History = temporal.api.history.v1.IHistory;
 
 async function main(): Promise<void> {
-  const load = (h: { workflowId: string; history: unknown }) => ({ workflowId: h.workflowId, history: historyFromJSON(h.history) });
-  const saved = process.env.BENCH_LOAD ? (JSON.parse(readFileSync(process.env.BENCH_LOAD, 'utf8')) as Record<'real' | 'noop', { workflowId: string; history: unknown }[]>) : undefined;
-  const loaded = saved ? { real: saved.real.map(load), noop: saved.noop.map(load) } : undefined;
-  const histories: { real: { workflowId: string; history: History }[]; noop: { workflowId: string; history: History }[] } = loaded ?? { real: [], noop: [] };
+  const histories: { real: { workflowId: string; history: History }[]; noop: { workflowId: string; history: History }[] } = { real: [], noop: [] };
   const realBundle = await workflowBundle();
   const noopBundle: WorkflowBundleWithSourceMap = await bundleWorkflowCode({ workflowsPath: require.resolve('./bench-noop-workflow'), logger: quiet });
-  if (!loaded) await record(histories, realBundle, noopBundle);
-  if (process.env.BENCH_SAVE) {
-    const save = (h: { workflowId: string; history: History }) => ({ workflowId: h.workflowId, history: JSON.parse(historyToJSON(h.history)) as unknown });
-    writeFileSync(process.env.BENCH_SAVE, JSON.stringify({ real: histories.real.map(save), noop: histories.noop.map(save) }));
-  }
+  await record(histories, realBundle, noopBundle);
   if (process.env.BENCH_NO_REPLAY !== '1') await measure(histories, realBundle, noopBundle);
 }
 
