@@ -2,23 +2,31 @@
  * Precision / recall of the alert rules on a deterministic synthetic history (used by scripts/bench-rules.ts
  * and test/bench-rules.test.ts). Pure and fast: the real RetailerMonitor, no Temporal, no I/O.
  *
- * History: 20 retailers, 6 weeks, runs every 24 h, 6 h or 4 h, in their own timezones, with weekly
- * seasonality (weekend SKU and promo dips, Monday price updates: more promos and runs twice as long) and
- * noise; 15 injected incidents (5 SKU drops, 3 promo drops, 3 duration spikes, 3 missed-run gaps, 1
- * flapping retailer). Three methods judge the same reports:
+ * History: 20 retailers, 6 weeks, each with an ingestion Schedule (scripts/bench-rules-schedule.ts: daily at
+ * a local time in its timezone, or every 6 h / 4 h); each action starts a run (a few seconds late) that
+ * reports when it finishes. Weekly seasonality (weekend SKU and promo dips, Monday price updates: more
+ * promos and runs twice as long) and noise; 15 injected incidents (5 SKU drops, 3 promo drops, 3 duration
+ * spikes, 3 missed-run gaps: actions that never report, 1 flapping retailer). The monitor is driven as the
+ * workflow drives it: reports at their finish, timers at `nextDeadline()`, and every `scheduleRequest()`
+ * answered with the Schedule's facts at that moment (so `missed_run` and the open-run `run_duration` check
+ * run too, in the methods that have them). Three methods judge the same reports:
  * - `defaults`: the rules as shipped (sku_drop = the story's 7-run mean rule; run_duration on against the
- *   robust seasonal baseline; promo_drop off), stale and consecutive failures as usual;
+ *   robust seasonal baseline, also for a run still open; promo_drop off; missed_run on, 15 min grace), stale
+ *   and consecutive failures as usual;
  * - `robust`: every baseline rule on and the SKU rule with the robust second condition (skuRule
  *   'drop-pct-and-robust', promo_drop on);
  * - `mean7`: the plain mean of the last 7 successful, non-flagged runs for every metric (SKU 30% below,
  *   promos 50% below, duration 100% and 5 min above: the same percentages as the robust rules), i.e. the
- *   engine before the baselines (legacy rules) plus mean-based promo and duration rules.
+ *   engine before the baselines (legacy rules) plus mean-based promo and duration rules; no missed-run rule
+ *   and no open-run check (they came with the Schedule facts), so only `stale` sees a missed run.
  */
 import { weekdayIn } from '../src/rules/baselines';
+import { DEFAULT_MISSED_RUN_GRACE_MS } from '../src/rules/missed-run';
 import { RetailerMonitor } from '../src/rules/retailer-monitor';
 import { HOUR_MS, type ThresholdOverrides } from '../src/rules/thresholds';
 import type { AlertEvent, RuleId } from '../src/rules/types';
 import type { RunReport } from '../src/shared/report';
+import { actionTimes, factsAt, specOf, workflowIdOf, type Slot, type SyntheticSchedule } from './bench-rules-schedule';
 
 const DAY = 24 * HOUR_MS;
 const MIN = 60_000;
@@ -62,6 +70,8 @@ export interface Injected {
   to: number;
   /** What it does to the runs in [from, to]. */
   factor?: number;
+  /** A missed run whose actions the Schedule never took (else taken, and closed without reporting). */
+  noAction?: boolean;
 }
 
 /** A small deterministic PRNG (Park–Miller minimal standard), so every run sees the same history. */
@@ -109,7 +119,7 @@ export function injected(rs: Retailer[]): Injected[] {
     { retailer: 'r06', kind: 'duration', factor: 3, ...runs(6, 28, 0, 1) }, // a Monday: 3 × an already long Monday run
     { retailer: 'r09', kind: 'duration', factor: 5, ...runs(9, 39, 0, 2) },
     { retailer: 'r11', kind: 'missed_run', from: at(26), to: at(26, 20) },
-    { retailer: 'r14', kind: 'missed_run', from: at(30), to: at(32, 12) },
+    { retailer: 'r14', kind: 'missed_run', from: at(30), to: at(32, 12), noAction: true }, // server down 2.5 days
     { retailer: 'r16', kind: 'missed_run', from: at(36), to: at(36, 10) },
     { retailer: 'r12', kind: 'flapping', from: at(31), to: at(33) },
   ];
@@ -118,23 +128,49 @@ export function injected(rs: Retailer[]): Injected[] {
 /** The stale threshold each retailer is given (every method): 1.5 schedule periods, at least the default 4 h. */
 export const staleAfterFor = (r: Retailer) => Math.max(4 * HOUR_MS, Math.round(r.periodMs * 1.5));
 
-interface Fire {
+export interface Fire {
   retailer: string;
   rule: RuleId;
   at: number;
+  /** missed_run: the expected run it names. */
+  expectedAt?: number;
+  /** run_duration fired for a run still open (the Schedule showed it running), not on its report. */
+  openRun?: boolean;
 }
 
-/** The reports of one retailer over the six weeks, incidents applied (missed runs leave gaps). */
-function reportsOf(r: Retailer, incidents: Injected[]): RunReport[] {
+/** A retailer's six weeks: its Schedule's actions and the reports they sent, incidents applied. */
+export interface History {
+  schedule: SyntheticSchedule;
+  reports: RunReport[];
+}
+
+/**
+ * The Schedule and reports of one retailer, incidents applied: a missed run's actions send no report
+ * (closed after a minute, or never taken); a run starts 0–19 s after its expected time and reports when it
+ * finishes (start + duration). Runs are judged (seasonality) by the weekday of their expected time.
+ */
+export function historyOf(r: Retailer, incidents: Injected[]): History {
   const rnd = prng(r.slug.charCodeAt(1) * 100 + r.slug.charCodeAt(2));
   const mine = incidents.filter((i) => i.retailer === r.slug);
+  const id = `ingest-${r.slug}`;
+  // Past END too: the Schedule's next action times at the end of the history.
+  const times = actionTimes(r, T0 + r.offsetMs, END + 3 * DAY);
+  const schedule: SyntheticSchedule = { id, spec: specOf(r, times[0]!), slots: [] };
   const out: RunReport[] = [];
   let n = 0;
   let flap = 0;
-  for (let finished = T0 + r.offsetMs + r.periodMs; finished < END; finished += r.periodMs) {
-    const hit = (kind: IncidentKind) => mine.find((i) => i.kind === kind && finished >= i.from && finished <= i.to);
-    if (hit('missed_run')) continue;
-    const wd = weekdayIn(finished, r.timezone);
+  for (const [k, at] of times.entries()) {
+    const slot: Slot = { at, workflowId: workflowIdOf(id, at) };
+    schedule.slots.push(slot);
+    if (at >= END) continue;
+    const started = at + ((k * 7919) % 20) * 1000;
+    const hit = (kind: IncidentKind) => mine.find((i) => i.kind === kind && at >= i.from && at <= i.to);
+    const missed = hit('missed_run');
+    if (missed) {
+      if (!missed.noAction) Object.assign(slot, { startedAt: started, finishedAt: started + MIN });
+      continue;
+    }
+    const wd = weekdayIn(at, r.timezone);
     const weekend = wd === 0 || wd === 6;
     const monday = wd === 1;
     const jitter = (pct: number) => 1 + (rnd() * 2 - 1) * pct;
@@ -145,16 +181,21 @@ function reportsOf(r: Retailer, incidents: Injected[]): RunReport[] {
     promo *= hit('promo_drop')?.factor ?? 1;
     duration *= hit('duration')?.factor ?? 1;
     const failing = hit('flapping') !== undefined && flap++ % 3 !== 2; // fail, fail, succeed, …
+    const finished = started + Math.round(duration);
+    if (finished >= (times[k + 1] ?? Infinity)) throw new Error(`${slot.workflowId} would overlap the next action`);
+    Object.assign(slot, { startedAt: started, finishedAt: finished });
     out.push({
       runId: `${r.slug}-${++n}`,
       retailer: r.slug,
       status: failing ? 'failure' : 'success',
-      startedAt: new Date(finished - Math.round(duration)).toISOString(),
+      startedAt: new Date(started).toISOString(),
       finishedAt: new Date(finished).toISOString(),
+      schedule: id,
+      workflowId: slot.workflowId,
       ...(failing ? { error: 'HTTP 503' } : { skuCount: Math.round(sku), promoCount: Math.round(promo) }),
     });
   }
-  return out;
+  return { schedule, reports: out };
 }
 
 /** The plain 7-run mean for promo counts and durations (the SKU rule is the legacy engine's own). */
@@ -192,31 +233,49 @@ const SETTINGS = new Map<Method, ThresholdOverrides>([
 ]);
 
 /** Run one method over every retailer's reports; returns every fire. */
-function runMethod(method: Method, rs: Retailer[], incidents: Injected[]): { fires: Fire[]; notifications: Map<string, number>; snapshotBytes: number[] } {
+export function runMethod(method: Method, rs: Retailer[], histories: Map<string, History>, openRunCheck = true): { fires: Fire[]; notifications: Map<string, number>; snapshotBytes: number[] } {
   const fires: Fire[] = [];
   const notifications = new Map<string, number>();
   const snapshotBytes: number[] = [];
   for (const r of rs) {
+    const { schedule, reports } = histories.get(r.slug)!;
     const m = RetailerMonitor.fresh(r.slug, T0 + r.offsetMs); // first seen one period before its first run
     m.setOverrides({ ...SETTINGS.get(method)!, timezone: r.timezone, staleAfterMs: staleAfterFor(r) });
     if (method === 'mean7') m.useLegacyRules();
+    else {
+      // As the workflow does (behind its patches): the Schedule is described when the rules ask.
+      m.enableMissedRun(true);
+      if (openRunCheck) m.enableOpenRunCheck();
+    }
     const mean = method === 'mean7' ? new Mean7() : undefined;
     const take = (alerts: AlertEvent[]) => {
       for (const a of alerts) {
         if (!a.silenced) notifications.set(r.slug, (notifications.get(r.slug) ?? 0) + 1);
-        if (a.kind === 'fire') fires.push({ retailer: r.slug, rule: a.rule, at: a.at });
+        if (!a.silenced && a.rule === 'missed_run') notifications.set(`${r.slug}:missed_run`, (notifications.get(`${r.slug}:missed_run`) ?? 0) + 1);
+        if (a.kind !== 'fire') continue;
+        const fire: Fire = { retailer: r.slug, rule: a.rule, at: a.at };
+        if (a.rule === 'missed_run') fire.expectedAt = a.figures.expectedRunAt;
+        if (a.rule === 'run_duration' && a.figures.runStartedAt !== undefined) fire.openRun = true;
+        fires.push(fire);
       }
+    };
+    // The workflow's schedule loop: every describe the rules want, answered with the facts at `now`.
+    const describe = (now: number) => {
+      for (let req = m.scheduleRequest(), n = 0; req && n < 5; req = m.scheduleRequest(), n++) take(m.applyScheduleFacts(req, factsAt(schedule, now), now));
     };
     const timersUntil = (t: number) => {
       for (let due = m.nextDeadline(); due !== undefined && due <= t; due = m.nextDeadline()) {
         take(m.evaluateTimers(due));
+        describe(due);
         if (m.nextDeadline() === due) break;
       }
     };
-    for (const report of reportsOf(r, incidents)) {
+    describe(T0 + r.offsetMs); // the start-up lookup of the templated Schedule id
+    for (const report of reports) {
       const at = Date.parse(report.finishedAt);
       timersUntil(at);
       take(m.applyReport(report, at).alerts);
+      describe(at);
       for (const rule of mean?.judge(report, at) ?? []) {
         fires.push({ retailer: r.slug, rule, at });
         notifications.set(r.slug, (notifications.get(r.slug) ?? 0) + 1);
@@ -246,21 +305,108 @@ export interface MethodFigures {
   /** False fires of those rules in weeks 1–3 (cold start) and 4–6. */
   falseEarly: number;
   falseLate: number;
-  /** Notifications (fire + resolve, every rule) the flapping retailer r12 sent. */
+  /** Notifications (fire + resolve, every rule) the flapping retailer r12 sent … */
   flappingNotifications: number;
+  /** … and of those, missed_run's (its long Monday runs). */
+  flappingMissedRunNotifications: number;
   /** Largest snapshot (what a continue-as-new carries), bytes. */
   maxSnapshotBytes: number;
+  /** The missed-run incidents as `missed_run` sees them (undefined: the method has no such rule). */
+  missedRun?: MissedRunFigures;
+  /** … and as `stale` alone sees them (every method). */
+  staleMissed: MissedRunFigures;
+  /** run_duration fired for runs still open (the Schedule showed them running). */
+  openRun: OpenRunFigures;
+}
+
+/** How one rule saw the missed-run incidents. */
+export interface MissedRunFigures {
+  rule: RuleId;
+  incidents: number;
+  /** A fire between the first expected run that never reported and two periods after the gap. */
+  detected: number;
+  /** … of those, fired before the next expected run after the first missed one. */
+  beforeNextRun: number;
+  /** Fires of the rule matching no missed run (for `stale`: no missed run and no flapping retailer). */
+  falsePositives: number;
+  /** missed_run only: false fires whose expected run was running (reported later than usual + grace) … */
+  falseWhileRunning: number;
+  /** … of which on the injected duration spikes. */
+  falseOnSpikes: number;
+  /** Minutes from the first missed expected time + grace (15 min) to the first fire, per detected incident. */
+  delaysMin: number[];
+}
+
+export interface OpenRunFigures {
+  /** run_duration fires for a run still open, and of those matching no duration spike. */
+  fires: number;
+  falseFires: number;
+  /** Duration spikes first caught while their run was still open … */
+  spikesWhileOpen: number;
+  /** … and how many minutes before that run's report, each. */
+  leadMin: number[];
 }
 
 const ratio = (a: number, b: number) => (b === 0 ? 1 : a / b);
+
+export const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** How `rule` saw the missed-run incidents (see MissedRunFigures). */
+function missedRunFigures(rule: RuleId, fires: Fire[], incidents: Injected[], histories: Map<string, History>, after: (i: Injected) => number): MissedRunFigures {
+  const slotsOf = (retailer: string) => histories.get(retailer)!.schedule.slots;
+  const mine = incidents.filter((i) => i.kind === 'missed_run');
+  const sees = (i: Injected) => i.kind === 'missed_run' || (rule === 'stale' && i.kind === 'flapping');
+  const ruleFires = fires.filter((f) => f.rule === rule);
+  const inWindow = (f: Fire, i: Injected) => f.retailer === i.retailer && f.at >= i.from && f.at <= i.to + after(i);
+  const figures: MissedRunFigures = { rule, incidents: mine.length, detected: 0, beforeNextRun: 0, falsePositives: 0, falseWhileRunning: 0, falseOnSpikes: 0, delaysMin: [] };
+  for (const i of mine) {
+    const slots = slotsOf(i.retailer);
+    const k = slots.findIndex((x) => x.at >= i.from);
+    const first = ruleFires.filter((f) => inWindow(f, i)).sort((a, b) => a.at - b.at)[0];
+    if (!first) continue;
+    figures.detected++;
+    if (first.at < slots[k + 1]!.at) figures.beforeNextRun++;
+    figures.delaysMin.push((first.at - slots[k]!.at - DEFAULT_MISSED_RUN_GRACE_MS) / MIN);
+  }
+  for (const f of ruleFires) {
+    if (incidents.some((i) => sees(i) && inWindow(f, i))) continue;
+    figures.falsePositives++;
+    const slot = f.expectedAt === undefined ? undefined : slotsOf(f.retailer).find((x) => x.at === f.expectedAt);
+    if (!slot || slot.startedAt === undefined || slot.startedAt > f.at || (slot.finishedAt ?? Infinity) <= f.at) continue;
+    figures.falseWhileRunning++;
+    if (incidents.some((i) => i.kind === 'duration' && i.retailer === f.retailer && slot.at >= i.from && slot.at <= i.to)) figures.falseOnSpikes++;
+  }
+  return figures;
+}
+
+/** run_duration fired for runs still open, against the duration spikes. */
+function openRunFigures(fires: Fire[], incidents: Injected[], histories: Map<string, History>, after: (i: Injected) => number): OpenRunFigures {
+  const spikes = incidents.filter((i) => i.kind === 'duration');
+  const inWindow = (f: Fire, i: Injected) => f.retailer === i.retailer && f.at >= i.from && f.at <= i.to + after(i);
+  const open = fires.filter((f) => f.rule === 'run_duration' && f.openRun);
+  const figures: OpenRunFigures = { fires: open.length, falseFires: open.filter((f) => !spikes.some((i) => inWindow(f, i))).length, spikesWhileOpen: 0, leadMin: [] };
+  for (const i of spikes) {
+    const first = fires.filter((f) => f.rule === 'run_duration' && inWindow(f, i)).sort((a, b) => a.at - b.at)[0];
+    if (!first?.openRun) continue;
+    // The run it fired for: the one of the spike that was running then.
+    const run = histories.get(i.retailer)!.schedule.slots.find((x) => x.startedAt !== undefined && x.startedAt <= first.at && (x.finishedAt ?? Infinity) > first.at);
+    figures.spikesWhileOpen++;
+    if (run?.finishedAt !== undefined) figures.leadMin.push((run.finishedAt - first.at) / MIN);
+  }
+  return figures;
+}
 
 /** The whole evaluation: figures per method. */
 export function evaluateRules(): MethodFigures[] {
   const rs = retailers();
   const incidents = injected(rs);
+  const histories = new Map(rs.map((r) => [r.slug, historyOf(r, incidents)]));
   const grace = (i: Injected) => rs.find((r) => r.slug === i.retailer)!.periodMs * 2;
   return METHODS.map((method) => {
-    const { fires, notifications, snapshotBytes } = runMethod(method, rs, incidents);
+    const { fires, notifications, snapshotBytes } = runMethod(method, rs, histories);
     const matches = (f: Fire, i: Injected) => f.retailer === i.retailer && SEES.get(i.kind)!.includes(f.rule) && f.at >= i.from && f.at <= i.to + grace(i);
     const kinds = INCIDENT_KINDS.map((kind): KindFigures => {
       const mine = incidents.filter((i) => i.kind === kind);
@@ -286,7 +432,11 @@ export function evaluateRules(): MethodFigures[] {
       falseEarly: falseFires.filter((f) => f.at < T0 + 21 * DAY).length,
       falseLate: falseFires.filter((f) => f.at >= T0 + 21 * DAY).length,
       flappingNotifications: notifications.get('r12') ?? 0,
+      flappingMissedRunNotifications: notifications.get('r12:missed_run') ?? 0,
       maxSnapshotBytes: Math.max(...snapshotBytes),
+      ...(method === 'mean7' ? {} : { missedRun: missedRunFigures('missed_run', fires, incidents, histories, grace) }),
+      staleMissed: missedRunFigures('stale', fires, incidents, histories, grace),
+      openRun: openRunFigures(fires, incidents, histories, grace),
     };
   });
 }

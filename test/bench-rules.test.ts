@@ -1,7 +1,9 @@
 /**
  * The rules benchmark (scripts/bench-rules-eval.ts, `npm run bench:rules`) produces figures for every
  * method, and the comparisons the docs quote hold: the shipped SKU rule is the story's 7-run mean rule
- * (same fires as the plain mean), and the robust seasonal rules page less on the weekly pattern.
+ * (same fires as the plain mean), and the robust seasonal rules page less on the weekly pattern. The
+ * monitor is driven as the workflow drives it (Schedule facts on request), so missed_run catches every
+ * missed run within minutes, long before stale, and run_duration fires for spikes still running.
  */
 import { evaluateRules, METHODS } from '../scripts/bench-rules-eval';
 
@@ -30,4 +32,24 @@ it('evaluates every method against the 15 injected incidents', () => {
   // The seasonal baselines page less on the weekly pattern once learned (weeks 4–6) and overall.
   expect(robust.falseLate).toBeLessThan(mean7.falseLate);
   expect(robust.precision).toBeGreaterThan(mean7.precision);
+});
+
+it('scores missed_run (Schedule facts) against the missed runs, side by side with stale alone', () => {
+  const by = new Map(evaluateRules().map((f) => [f.method, f]));
+  const [defaults, mean7] = [by.get('defaults')!, by.get('mean7')!];
+  const missed = defaults.missedRun!;
+  expect(missed).toMatchObject({ rule: 'missed_run', incidents: 3, detected: 3, beforeNextRun: 3 });
+  // Fired after expected + grace (the rule waits the usual duration too), within the hour.
+  for (const d of missed.delaysMin) expect(d > 0 && d < 60).toBe(true);
+  // stale alone sees them too, but hours later.
+  expect(defaults.staleMissed.detected).toBe(3);
+  expect(Math.min(...defaults.staleMissed.delaysMin)).toBeGreaterThan(Math.max(...missed.delaysMin));
+  // Every false missed_run names a run that was taken and still running (no misread Schedule time, e.g. at DST).
+  expect(missed.falseWhileRunning).toBe(missed.falsePositives);
+  // The plain 7-run mean has neither the missed-run rule nor the open-run check.
+  expect(mean7.missedRun).toBeUndefined();
+  expect(mean7.openRun.fires).toBe(0);
+  // The open-run check fires run_duration for a spike before its report.
+  expect(defaults.openRun.spikesWhileOpen).toBeGreaterThan(0);
+  for (const lead of defaults.openRun.leadMin) expect(lead).toBeGreaterThan(0);
 });
