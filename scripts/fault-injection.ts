@@ -1013,7 +1013,9 @@ async function setUp(tag: string, pg: PrivatePostgres, persistentServer: boolean
   onCleanup('worker supervisor', () => worker.stop());
   const readyMs = await worker.spawn();
   log(`scenario ${tag}: dev server ${server.address}${server.dbFile ? ' (SQLite file)' : ' (in memory)'}, Postgres 127.0.0.1:${pg.port}, worker ready in ${secs(readyMs)}`);
-  await ensureFleet(client, { workflowId: DEFAULTS.workflowId, taskQueue }, { groupWindowMs: GROUP_WINDOW_MS });
+  // Flap control off (flapCount 0): expectedEvents models the story's fire / resolve pairs; flap control
+  // holding a retailer's third fire open is tested on its own (src/rules/flapping.ts and its tests).
+  await ensureFleet(client, { workflowId: DEFAULTS.workflowId, taskQueue }, { groupWindowMs: GROUP_WINDOW_MS, thresholds: { flapCount: 0 } });
   return { client, server, worker, standIn, db: database.db, taskQueue, marker, slackPath, hookPath };
 }
 
