@@ -325,16 +325,24 @@ describe('dashboard SQL on real Postgres', () => {
       expect(short).toContain('FROM ingestion_runs\n');
       const { rows: raw } = await client.query(short);
       expect(raw.length).toBeGreaterThan(0);
-      // The same SQL at a 1 h interval over the same 6 h reads the rollup; the runs branch forced to 1 h
-      // (the constant condition replaced) must give the same points.
+      // The same SQL at a 1 h interval over the same 6 h reads the rollup's rows as they are; the grouping
+      // rollup branch and the runs branch forced to 1 h (the constant conditions replaced) must give the same
+      // points.
       const range = { from: new Date(seeded.now - 6 * 3600_000), to: new Date(seeded.now) };
       const hourly = expandGrafanaSql(p.sql, { range, intervalMs: 3600_000, variables: [retailerVar()] });
+      const direct = '3600000 = 3600000 AND';
+      const grouped = '3600000 % 3600000 = 0 AND 3600000 <> 3600000';
+      const runs = '3600000 % 3600000 <> 0';
+      for (const cut of [direct, grouped, runs]) expect(hourly.split(cut)).toHaveLength(2);
       const fromRollup = (await client.query(hourly)).rows;
-      const fromRuns = (await client.query(hourly.replace('3600000 % 3600000 = 0', 'false').replace('3600000 % 3600000 <> 0', 'true'))).rows;
+      const fromGrouped = (await client.query(hourly.replace(direct, 'false AND').replace(grouped, 'true'))).rows;
+      const fromRuns = (await client.query(hourly.replace(direct, 'false AND').replace(grouped, 'false').replace(runs, 'true'))).rows;
       expect(fromRollup.length).toBeGreaterThan(0);
+      // Every branch gives float8 epoch seconds.
+      for (const r of [...fromRollup, ...fromGrouped, ...fromRuns]) expect(typeof r.time).toBe('number');
+      expect(fromGrouped).toEqual(fromRollup);
       const rounded = (rows: Record<string, unknown>[]) =>
         rows
-          // $__timeGroupAlias gives epoch seconds.
           .filter((r) => Number(r.time) * 1000 >= Math.floor(range.from.getTime() / 3600_000) * 3600_000 + 3600_000)
           .map((r) => Object.values(r).map((v) => (typeof v === 'number' ? Math.round(v * 1000) / 1000 : v)));
       expect(rounded(fromRollup)).toEqual(rounded(fromRuns));

@@ -186,18 +186,33 @@ const HOUR_INTERVAL_MS = 3_600_000;
 
 /**
  * A per-retailer time series of one aggregated column, in Grafana's long format (time, metric, value).
- * When the interval is a whole number of hours (24 h and longer ranges, at `TREND_MAX_DATA_POINTS`) it reads
- * the hourly rollup (migration 009) instead of every run; shorter intervals read the runs. Both branches are
- * in the SQL and the other one is cut by a constant condition, so Grafana needs nothing special. The rollup
- * branch takes the whole hour the range starts in, as the runs branch labels its first bucket with that hour.
+ * Three branches, all in the SQL, two of them cut by constant conditions on `$__interval_ms`, so Grafana needs
+ * nothing special:
+ * - an interval of exactly one hour (the default 24 h range at `TREND_MAX_DATA_POINTS`): the hourly rollup
+ *   (migration 009) is already one row per retailer and hour, so its rows are read as they are — no GROUP BY
+ *   and no numeric `$__timeGroup` bucket per row, the time being the hour's epoch seconds as float8;
+ * - a larger whole number of hours (7 d, 30 d …): the rollup's hours grouped into the interval;
+ * - anything shorter: the runs, grouped into the interval.
+ * The rollup branches take the whole hour the range starts in, as the runs branch labels its first bucket
+ * with that hour. Time is float8 epoch seconds in every branch (the other branches' numeric
+ * `$__timeGroupAlias` is cast by the UNION), which Grafana and the status page read as before.
+ * `hourly` is the value of one rollup row, `rollup` the same over several rows; both divide in float8 (sums
+ * of whole counts are exact there), so the two rollup branches give identical points at a 1 h interval.
  */
-function trendSql(t: { raw: string; rollup: string; name: string; rawWhere?: string; rollupWhere?: string }): string {
-  return `SELECT $__timeGroupAlias(hour, $__interval),
+function trendSql(t: { raw: string; rollup: string; hourly: string; name: string; rawWhere?: string; rollupWhere?: string }): string {
+  const hours = `hour > $__timeFrom()::timestamptz - interval '1 hour' AND hour <= $__timeTo()
+  AND retailer IN ($retailer)${t.rollupWhere ?? ''}`;
+  return `SELECT date_part('epoch', hour) AS "time",
+  retailer AS metric,
+  ${t.hourly} AS ${t.name}
+FROM ingestion_runs_hourly
+WHERE $__interval_ms = ${HOUR_INTERVAL_MS} AND ${hours}
+UNION ALL
+SELECT $__timeGroupAlias(hour, $__interval),
   retailer AS metric,
   (${t.rollup})::float8 AS ${t.name}
 FROM ingestion_runs_hourly
-WHERE $__interval_ms % ${HOUR_INTERVAL_MS} = 0 AND hour > $__timeFrom()::timestamptz - interval '1 hour' AND hour <= $__timeTo()
-  AND retailer IN ($retailer)${t.rollupWhere ?? ''}
+WHERE $__interval_ms % ${HOUR_INTERVAL_MS} = 0 AND $__interval_ms <> ${HOUR_INTERVAL_MS} AND ${hours}
 GROUP BY 1, 2
 UNION ALL
 SELECT $__timeGroupAlias(finished_at, $__interval),
@@ -359,7 +374,8 @@ ORDER BY CASE health WHEN 'unhealthy' THEN 0 WHEN 'stale' THEN 1 WHEN 'silenced'
       name: 'sku_count',
       raw: 'avg(sku_count)',
       rawWhere: ` AND status = 'success' AND sku_count IS NOT NULL`,
-      rollup: 'sum(sku_sum) / sum(sku_runs)',
+      rollup: 'sum(sku_sum)::float8 / sum(sku_runs)',
+      hourly: 'sku_sum::float8 / sku_runs',
       rollupWhere: ' AND sku_runs > 0',
     }),
     gridPos: { x: 0, y: TREND_Y, w: 12, h: TREND_H },
@@ -378,7 +394,8 @@ ORDER BY CASE health WHEN 'unhealthy' THEN 0 WHEN 'stale' THEN 1 WHEN 'silenced'
       name: 'promo_count',
       raw: 'avg(promo_count)',
       rawWhere: ` AND status = 'success' AND promo_count IS NOT NULL`,
-      rollup: 'sum(promo_sum) / sum(promo_runs)',
+      rollup: 'sum(promo_sum)::float8 / sum(promo_runs)',
+      hourly: 'promo_sum::float8 / promo_runs',
       rollupWhere: ' AND promo_runs > 0',
     }),
     gridPos: { x: 12, y: TREND_Y, w: 12, h: TREND_H },
@@ -396,7 +413,8 @@ ORDER BY CASE health WHEN 'unhealthy' THEN 0 WHEN 'stale' THEN 1 WHEN 'silenced'
     sql: trendSql({
       name: 'duration_s',
       raw: 'avg(duration_ms) / 1000',
-      rollup: 'sum(duration_sum) / sum(duration_runs) / 1000',
+      rollup: 'sum(duration_sum)::float8 / sum(duration_runs) / 1000',
+      hourly: 'duration_sum::float8 / duration_runs / 1000',
       rollupWhere: ' AND duration_runs > 0',
     }),
     gridPos: { x: 0, y: HISTORY_Y, w: 12, h: TREND_H },
@@ -415,6 +433,7 @@ ORDER BY CASE health WHEN 'unhealthy' THEN 0 WHEN 'stale' THEN 1 WHEN 'silenced'
       name: 'failed',
       raw: `max(CASE WHEN status = 'failure' THEN 1 ELSE 0 END)`,
       rollup: 'max(CASE WHEN failures > 0 THEN 1 ELSE 0 END)',
+      hourly: '(CASE WHEN failures > 0 THEN 1 ELSE 0 END)::float8',
     }),
     gridPos: { x: 12, y: HISTORY_Y, w: 12, h: TREND_H },
   },
