@@ -8,7 +8,9 @@ import { scheduleFacts, specText } from '../src/activities/schedule-facts';
 import {
   DEFAULT_MISSED_RUN_GRACE_MS,
   explainMissed,
+  freshMissedRun,
   KEEP_UPCOMING,
+  onScheduleFacts,
   RECHECK_MIN_MS,
   type ScheduleFacts,
 } from '../src/rules/missed-run';
@@ -42,10 +44,14 @@ function facts(next: number[], extra: Partial<Found> = {}): Found {
 
 const hourly = (from: number, n = KEEP_UPCOMING) => Array.from({ length: n }, (_, i) => from + i * HOUR);
 
-/** A monitor with the rule on, that has seen one hourly run (10:00–10:05) of SCHEDULE and described it. */
-function watching(overrides?: ThresholdOverrides, next = hourly(T0 + HOUR)) {
+/**
+ * A monitor with the rule on, that has seen one hourly run (10:00–10:05) of SCHEDULE and described it;
+ * `openRunCheck`: with the open-run check on too (as the workflow behind RUN_OPEN_PATCH).
+ */
+function watching(overrides?: ThresholdOverrides, next = hourly(T0 + HOUR), openRunCheck = false) {
   const m = RetailerMonitor.fresh('spar', T0 - HOUR);
   m.enableMissedRun(true);
+  if (openRunCheck) m.enableOpenRunCheck();
   if (overrides) m.setOverrides(overrides);
   expect(m.scheduleRequest()).toEqual({ kind: 'lookup' });
   m.applyReport(report(T0, T0 + 5 * MIN), T0 + 5 * MIN);
@@ -232,9 +238,10 @@ describe('the missed-run rule', () => {
   it('state stays bounded and never fires twice for one open incident, whatever the order of reports, timers and answers', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ op: fc.constantFrom('report', 'timer', 'answer', 'paused'), dt: fc.integer({ min: 1, max: 90 * MIN }) }), { maxLength: 60 }),
-        (steps) => {
-          const m = watching();
+        fc.array(fc.record({ op: fc.constantFrom('report', 'timer', 'answer', 'paused', 'running', 'closed'), dt: fc.integer({ min: 1, max: 90 * MIN }) }), { maxLength: 60 }),
+        fc.boolean(),
+        (steps, openRunCheck) => {
+          const m = watching(undefined, undefined, openRunCheck);
           let now = T0 + 5 * MIN;
           let fires = 0;
           for (const { op, dt } of steps) {
@@ -242,9 +249,13 @@ describe('the missed-run rule', () => {
             if (op === 'report') fires -= m.applyReport(report(now - 1000, now), now).alerts.filter((a) => a.rule === 'missed_run' && a.kind === 'resolve').length;
             if (op === 'timer') m.evaluateTimers(now);
             const req = m.scheduleRequest();
-            if (req && (op === 'answer' || op === 'paused')) {
+            if (req && op !== 'report' && op !== 'timer') {
               const next = hourly(Math.ceil(now / HOUR) * HOUR);
-              fires += m.applyScheduleFacts(req, facts(next, { paused: op === 'paused' }), now).filter((a) => a.kind === 'fire').length;
+              // The action of the last hour was taken on time, still running or closed without reporting.
+              const last = Math.floor(now / HOUR) * HOUR;
+              const action = { scheduledAt: last, takenAt: last + 300, workflowId: `w-${last}` };
+              const taken = op === 'running' || op === 'closed' ? { recentActions: [action], runningWorkflowIds: op === 'running' ? [action.workflowId] : [] } : {};
+              fires += m.applyScheduleFacts(req, facts(next, { paused: op === 'paused', ...taken }), now).filter((a) => a.rule === 'missed_run' && a.kind === 'fire').length;
             }
             expect(fires === 0 || fires === 1).toBe(true);
             expect(m.openIncidents().filter((i) => i.rule === 'missed_run').length).toBe(fires);
@@ -256,6 +267,101 @@ describe('the missed-run rule', () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('with the open-run check on: a run taken on time and still running is not a missed run', () => {
+  /** The 11:00 action, started on time; `running`: still open. */
+  const W = 'ingest-spar-2026-11-27T11:00:00Z';
+  const taken = (running: boolean, extra: Partial<Found> = {}) =>
+    facts(hourly(T0 + 2 * HOUR), { recentActions: [{ scheduledAt: T0 + HOUR, takenAt: T0 + HOUR + 300, workflowId: W }], runningWorkflowIds: running ? [W] : [], ...extra });
+  /** The 11:00 deadline: expected + usual 5 min + grace 15 min. */
+  const DUE = T0 + HOUR + 20 * MIN;
+  const fired = (alerts: { kind: string; rule: string }[]) => alerts.map((a) => `${a.kind}:${a.rule}`);
+
+  it('taken and still running at the check: no missed_run; the open-run check watches the run, and its report ends the watch', () => {
+    const m = watching(undefined, undefined, true);
+    const { req, alerts } = timerThenFacts(m, DUE, taken(true));
+    expect(req).toEqual({ kind: 'check', scheduleId: SCHEDULE });
+    expect(alerts).toEqual([]);
+    expect(m.snapshot().retailer.openRun).toMatchObject({ workflowId: W, startedAt: T0 + HOUR + 300 });
+    expect(m.snapshot().retailer.missedRun?.running).toEqual({ expectedAt: T0 + HOUR, workflowId: W });
+    // Looked at again after max(grace, time since expected) = 20 min; still running: quiet, next look 40 min later.
+    expect(m.nextDeadline()).toBe(DUE + 20 * MIN);
+    expect(timerThenFacts(m, DUE + 20 * MIN, taken(true)).alerts.filter((a) => a.rule === 'missed_run')).toEqual([]);
+    expect(m.nextDeadline()).toBe(DUE + 20 * MIN + 40 * MIN);
+    // Its (late) report: nothing more to watch; the next expected run is 12:00.
+    m.applyReport(report(T0 + HOUR + 300, T0 + HOUR + 50 * MIN, { workflowId: W }), T0 + HOUR + 50 * MIN);
+    expect(m.snapshot().retailer.missedRun?.running).toBeUndefined();
+    expect(m.snapshot().retailer.openRun).toBeUndefined();
+    expect(m.detail(T0 + HOUR + 50 * MIN).missedRun?.expectedRunAt).toBe(T0 + 2 * HOUR);
+    expect(m.openRules().filter((r) => r === 'missed_run')).toEqual([]);
+  });
+
+  it('handed over and then closed without a report: missed_run fires at the next look, for the expected time', () => {
+    const m = watching(undefined, undefined, true);
+    expect(timerThenFacts(m, DUE, taken(true)).alerts).toEqual([]);
+    const { req, alerts } = timerThenFacts(m, DUE + 20 * MIN, taken(false));
+    expect(req).toEqual({ kind: 'refresh', scheduleId: SCHEDULE });
+    expect(fired(alerts)).toEqual(['fire:missed_run']);
+    expect(alerts[0]!.figures).toMatchObject({ expectedRunAt: T0 + HOUR, missedRuns: 1 });
+    expect(alerts[0]!.diagnosis).toMatch(new RegExp(`^the Schedule started ${W} at .*; it closed without reporting`));
+    expect(m.snapshot().retailer.missedRun?.running).toBeUndefined();
+  });
+
+  it('still fires when the action was not taken, skipped by the overlap policy, taken and closed, or taken with no worker polling its queue', () => {
+    const cases: [Found, RegExp][] = [
+      [facts(hourly(T0 + 2 * HOUR)), /^the Schedule took no action for it$/],
+      [facts(hourly(T0 + 2 * HOUR), { runningWorkflowIds: ['ingest-spar-10:00'], skippedOverlap: 1 }), /^skipped by the overlap policy SKIP/],
+      [facts(hourly(T0 + 2 * HOUR), { missedCatchupWindow: 1 }), /^missed beyond the Schedule's catchup window/],
+      [taken(false), /it closed without reporting/],
+      [taken(true, { pollers: 'no worker has polled `q` in the last 5 min' }), /it is still running and has not reported: no worker has polled `q`/],
+    ];
+    for (const [f, cause] of cases) {
+      const m = watching(undefined, undefined, true);
+      const { alerts } = timerThenFacts(m, DUE, f);
+      expect(fired(alerts)).toEqual(['fire:missed_run']);
+      expect(alerts[0]!.diagnosis).toMatch(cause);
+      expect(m.snapshot().retailer.missedRun?.running).toBeUndefined();
+    }
+  });
+
+  it('without the open-run check (old histories) or with run_duration off, a run still running fires as before', () => {
+    for (const m of [watching(), watching({ runDuration: false }, undefined, true)]) {
+      const { alerts } = timerThenFacts(m, DUE, taken(true));
+      expect(fired(alerts)).toEqual(['fire:missed_run']);
+      expect(alerts[0]!.diagnosis).toMatch(/it is still running and has not reported \(no worker on its task queue, or running long\)$/);
+      expect(m.snapshot().retailer.missedRun?.running).toBeUndefined();
+    }
+  });
+
+  it('the first run (no usual duration known yet): taken and running at expected + grace is watched, not fired', () => {
+    const m = RetailerMonitor.fresh('spar', T0);
+    m.enableMissedRun(true);
+    m.enableOpenRunCheck();
+    m.applyScheduleFacts(m.scheduleRequest()!, facts(hourly(T0 + HOUR)), T0);
+    expect(m.nextDeadline()).toBe(T0 + HOUR + 15 * MIN); // no run yet: expected + grace
+    const { alerts } = timerThenFacts(m, T0 + HOUR + 15 * MIN, taken(true));
+    expect(alerts).toEqual([]);
+    expect(m.snapshot().retailer.openRun).toMatchObject({ workflowId: W });
+    // It reports 40 min in: nothing fires, nothing is left to watch.
+    expect(m.applyReport(report(T0 + HOUR + 300, T0 + HOUR + 40 * MIN, { workflowId: W }), T0 + HOUR + 40 * MIN).alerts).toEqual([]);
+    expect(m.snapshot().retailer.missedRun?.running).toBeUndefined();
+  });
+
+  it('the pure rule: handOver leaves a running action to the open-run check; without it the old finding', () => {
+    for (const handOver of [true, false]) {
+      const s = { ...freshMissedRun(), scheduleId: SCHEDULE, upcoming: [T0 + HOUR] };
+      const finding = onScheduleFacts(s, { kind: 'check', scheduleId: SCHEDULE }, taken(true), DUE, 15 * MIN, 5 * MIN, handOver);
+      if (handOver) {
+        expect(finding).toBeUndefined();
+        expect(s).toMatchObject({ running: { expectedAt: T0 + HOUR, workflowId: W }, missed: 0, recheckAt: DUE + 20 * MIN });
+      } else {
+        expect(finding).toMatchObject({ expectedAt: T0 + HOUR, scheduleId: SCHEDULE });
+        expect(s).toMatchObject({ running: undefined, missed: 1, recheckAt: undefined });
+      }
+      expect(s.upcoming[0]).toBe(T0 + 2 * HOUR);
+    }
   });
 });
 

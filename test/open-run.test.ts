@@ -67,11 +67,15 @@ function tick(m: RetailerMonitor, now: number, running = true) {
 
 const duration = (alerts: AlertEvent[]) => alerts.filter((a) => a.rule === 'run_duration');
 
-/** Up to the missed-run check (expected + 10 min usual + 5 min grace): it sees the run still open. */
-function pastMissedRunCheck(m: RetailerMonitor) {
+/**
+ * Up to the missed-run check (expected + 10 min usual + 5 min grace): it sees the run taken on time and
+ * still open, so missed_run stays quiet and leaves the run to this check (`watched`); without the check
+ * (off, or run_duration off) it fires missed_run as before.
+ */
+function pastMissedRunCheck(m: RetailerMonitor, watched = true) {
   const check = tick(m, E + 15 * MIN);
   expect(check.req).toEqual({ kind: 'check', scheduleId: SCHEDULE });
-  expect(check.alerts.map((a) => `${a.kind}:${a.rule}`)).toEqual(['fire:missed_run']);
+  expect(check.alerts.map((a) => `${a.kind}:${a.rule}`)).toEqual(watched ? [] : ['fire:missed_run']);
   return check;
 }
 
@@ -94,7 +98,7 @@ describe('run_duration while the run is still open', () => {
       `spar: run ${RUNNING} still running after 20 min; usual 10 min (median of 4 Friday runs), +100%, 20 MADs (thresholds 3 MADs, +100% and +5 min)`,
     );
     expect(fire!.figures).toMatchObject({ durationMs: LIMIT, typical: 10 * MIN, typicalBasis: 'median of 4 Friday runs', runStartedAt: STARTED, scheduleId: SCHEDULE });
-    expect(m.openRules()).toEqual(['missed_run', 'run_duration']);
+    expect(m.openRules()).toEqual(['run_duration']);
 
     // Still running at later describes: no second fire, and no more deadlines for it.
     expect(m.nextDeadline(STARTED + LIMIT)).not.toBe(STARTED + LIMIT);
@@ -114,12 +118,16 @@ describe('run_duration while the run is still open', () => {
     expect(m.openRules()).toEqual([]);
   });
 
-  it('a run that closed without reporting ends the watch at start + limit (the missed-run rule already said so)', () => {
+  it('a run that closed without reporting ends the watch at start + limit, and missed_run fires for it then', () => {
     const m = monitor();
     pastMissedRunCheck(m);
     const due = tick(m, STARTED + LIMIT, false);
     expect(due.req).toEqual({ kind: 'check', scheduleId: SCHEDULE });
     expect(duration(due.alerts)).toEqual([]);
+    const [missed, ...rest] = due.alerts.filter((a) => a.rule === 'missed_run');
+    expect(rest).toEqual([]);
+    expect(missed).toMatchObject({ kind: 'fire', figures: { expectedRunAt: E }, diagnosis: expect.stringContaining(`started ${RUNNING}`) });
+    expect(missed!.diagnosis).toContain('it closed without reporting');
     expect(m.nextDeadline(STARTED + LIMIT)).not.toBe(STARTED + LIMIT);
   });
 
@@ -154,7 +162,7 @@ describe('run_duration while the run is still open', () => {
 
   it('is off when run_duration is off for the retailer, and unless the workflow turned the check on (old histories)', () => {
     for (const m of [monitor({ runDuration: false }), monitor({}, false)]) {
-      pastMissedRunCheck(m);
+      pastMissedRunCheck(m, false);
       expect(m.nextDeadline(E + 15 * MIN)).not.toBe(STARTED + LIMIT);
       for (const now of [STARTED + LIMIT, E + HOUR, E + 2 * HOUR]) expect(duration(tick(m, now).alerts)).toEqual([]);
     }

@@ -7,8 +7,11 @@
  *   describes the Schedule again and run_duration fires while that run is still open: in alert_events and
  *   on Slack, with the elapsed time and the usual one. How long after start + limit it fired is printed.
  * - the run's late report fires nothing more (its long duration keeps the same incident open).
+ * - with a worker polling the runs' task queue (the run is really running, just long): the missed-run check
+ *   leaves the run taken on time to the open-run check, so only run_duration fires, no missed_run.
  */
 import { ScheduleOverlapPolicy } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import { reportIngestionRun, retailerHandle } from '../src/client';
 import { retailerQuery } from '../src/shared/messages';
 import { useMonitorBed } from './helpers/monitor-bed';
@@ -26,13 +29,13 @@ const bed = useMonitorBed('run-open', { missedRunGraceMs: 1_000, durationMinRise
 
 let seq = 0;
 /** A successful run of USUAL_MS that just finished (or the given one), started by the Schedule. */
-function report(startedAt = Date.now() - USUAL_MS, extra: { workflowId?: string; finishedAt?: number } = {}) {
+function report(startedAt = Date.now() - USUAL_MS, extra: { workflowId?: string; finishedAt?: number } = {}, retailer = RETAILER) {
   return reportIngestionRun(
     bed.env.client,
     {
-      runId: `${RETAILER}-${++seq}`,
-      retailer: RETAILER,
-      schedule: SCHEDULE,
+      runId: `${retailer}-${++seq}`,
+      retailer,
+      schedule: `ingest-${retailer}`,
       status: 'success',
       startedAt: new Date(startedAt).toISOString(),
       finishedAt: new Date(extra.finishedAt ?? startedAt + USUAL_MS).toISOString(),
@@ -98,4 +101,43 @@ it('fires run_duration while the Schedule’s run is still open past start + lim
 
   await schedule.delete();
   await env.client.workflow.getHandle(fire.run_id!).terminate('test over');
+}, 150_000);
+
+it('a run taken on time and still running, with a worker on its queue, is left to the open-run check: run_duration fires, missed_run does not', async () => {
+  const { env, tdb, target } = bed;
+  const retailer = 'tortoise';
+  const taskQueue = 'ingest-tortoise-worker';
+  // A real worker polls the queue; its runs hang (as a run stuck in a slow vendor API would), so they stay open.
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./fixtures/ingestion-workflows') });
+  const running = worker.run();
+  try {
+    const schedule = await env.client.schedule.create({
+      scheduleId: `ingest-${retailer}`,
+      spec: { intervals: [{ every: '20s' }], startAt: new Date(Date.now() + 15_000) },
+      action: { type: 'startWorkflow', workflowType: 'ingestRetailer', taskQueue, args: [{ retailer, mode: 'hang' }] },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP },
+    });
+    for (let i = 0; i < 3; i++) expect((await report(undefined, {}, retailer)).outcome).toBe('accepted');
+    const detail = () => retailerHandle(env.client, retailer, target).query(retailerQuery);
+    const expected = Date.parse(await until('an expected run', async () => (await detail()).missedRun?.expectedRunAt));
+
+    const fire = await until(
+      'the run_duration fire in alert_events',
+      () => tdb.db.selectFrom('alert_events').selectAll().where('retailer', '=', retailer).where('rule', '=', 'run_duration').where('kind', '=', 'fire').executeTakeFirst(),
+      90_000,
+    );
+    // The first action's run: taken on time, still open; its missed-run check (expected + 3 s + 1 s) passed quietly.
+    const firedAt = new Date(fire.occurred_at as unknown as string | Date).getTime();
+    expect(firedAt).toBeGreaterThan(expected + USUAL_MS + 1_000);
+    expect((await schedule.describe()).info.runningActions.map((a) => a.workflow.workflowId)).toEqual([fire.run_id]);
+    const rules = await tdb.db.selectFrom('alert_events').select(['rule', 'kind']).where('retailer', '=', retailer).orderBy('occurred_at').execute();
+    expect(rules.map((r) => `${r.kind}:${r.rule}`)).toEqual(['fire:run_duration']);
+    expect((await detail()).openIncidents.map((i) => i.rule)).toEqual(['run_duration']);
+
+    await schedule.delete();
+    await env.client.workflow.getHandle(fire.run_id!).terminate('test over');
+  } finally {
+    worker.shutdown();
+    await running;
+  }
 }, 150_000);

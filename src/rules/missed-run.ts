@@ -14,6 +14,12 @@
  *   (the stale rule, whose diagnosis names the pause, still catches a forgotten pause); otherwise
  *   `missed_run` fires with what the Schedule says about that action (taken and still running, closed
  *   without reporting, skipped by the overlap policy, missed beyond the catchup window, not taken).
+ * - With the open-run check on (`handOver`, src/rules/open-run.ts): an expected action the Schedule took
+ *   on time whose run is still running (a worker polls its task queue) is not a missed run. It is handed
+ *   over (`running`): the open-run check fires `run_duration` if it passes its limit, and this rule looks
+ *   at the Schedule again after max(grace, 1 min, time since expected) until a report answers it; if the
+ *   run closes without one, `missed_run` fires then ("it closed without reporting"). A run whose task
+ *   queue no worker polls (`pollers`) is not running: it still fires at the deadline.
  * - Resolved by the next accepted report (success or failure); while open, further missed times only
  *   count up (`missedRuns`), without describing the Schedule again until the kept times run out.
  */
@@ -92,6 +98,8 @@ export interface MissedRunState {
   checkedAt?: number;
   /** Expected runs missed since the last report. */
   missed: number;
+  /** An expected action taken on time and still running, handed to the open-run check (open-run check on only). */
+  running?: { expectedAt: number; workflowId: string };
 }
 
 /** What fired, for the engine to open the incident with. */
@@ -167,6 +175,11 @@ export function missedRunDeadline(s: MissedRunState, graceMs: number, typicalMs:
 export function onMissedRunReport(s: MissedRunState, run: { startedAt: number; schedule?: string }): void {
   s.newestStart = Math.max(s.newestStart ?? run.startedAt, run.startedAt);
   s.missed = 0;
+  if (s.running && answered(s, s.running.expectedAt, EARLY_START_MS)) {
+    // The handed-over run reported: its re-check is not needed (a paused or unread Schedule keeps its own).
+    if (s.upcoming.length && !s.paused) s.recheckAt = undefined;
+    s.running = undefined;
+  }
   if (s.deferredLookup) Object.assign(s, { deferredLookup: undefined, lookedUp: false });
   if (run.schedule && run.schedule !== s.scheduleId) {
     Object.assign(s, { scheduleId: run.schedule, upcoming: [], paused: false, notFound: false, need: 'refresh', recheckAt: undefined });
@@ -222,9 +235,26 @@ export function explainMissed(f: Extract<ScheduleFacts, { found: true }>, expect
   return 'the Schedule took no action for it';
 }
 
+/** The action taken for `expectedAt`, when it is still running and a worker polls its task queue. */
+export function takenAndRunning(f: Extract<ScheduleFacts, { found: true }>, expectedAt: number, tol: number): ScheduleActionFacts | undefined {
+  if (f.pollers) return undefined; // nobody polls its queue: it started on time but will not run
+  const action = f.recentActions.find((a) => Math.abs(a.scheduledAt - expectedAt) <= Math.max(tol, 1000));
+  return action && f.runningWorkflowIds.includes(action.workflowId) ? action : undefined;
+}
+
+/** The handed-over run closed without its report: a finding (once); still running: keep watching. */
+function handedOverClosed(s: MissedRunState, f: Extract<ScheduleFacts, { found: true }>, tol: number): MissedRunFinding | undefined {
+  const r = s.running;
+  if (!r || f.runningWorkflowIds.includes(r.workflowId)) return undefined;
+  s.running = undefined;
+  return answered(s, r.expectedAt, tol) ? undefined : { expectedAt: r.expectedAt, scheduleId: f.scheduleId, cause: explainMissed(f, r.expectedAt, tol) };
+}
+
 /**
  * The Schedule's description, asked for by `req`. Returns a finding when the watched expected run is
  * overdue, unanswered and the Schedule is not paused (the caller opens `missed_run` unless one is open).
+ * `handOver` (the open-run check is on): an overdue action taken on time and still running is not a
+ * finding; it is watched (`running`) until it reports or closes.
  */
 export function onScheduleFacts(
   s: MissedRunState,
@@ -233,6 +263,7 @@ export function onScheduleFacts(
   now: number,
   graceMs: number,
   typicalMs: number,
+  handOver = false,
 ): MissedRunFinding | undefined {
   // Asked about another schedule than the one now known (a report named a new one meanwhile): ignore.
   if (req.scheduleId !== s.scheduleId) return undefined;
@@ -250,8 +281,14 @@ export function onScheduleFacts(
   const tol = tolerance(s);
   const head = s.upcoming[0];
   const due = head !== undefined && !answered(s, head, tol) && now >= head + typicalMs + graceMs;
-  const finding = due && !facts.paused ? { expectedAt: head, scheduleId: facts.scheduleId, cause: explainMissed(facts, head, tol) } : undefined;
+  if (!handOver) s.running = undefined;
+  const closed = handOver && !facts.paused ? handedOverClosed(s, facts, tol) : undefined;
+  const running = due && handOver && !facts.paused ? takenAndRunning(facts, head, tol) : undefined;
+  if (running) s.running = { expectedAt: head, workflowId: running.workflowId };
+  const overdue = due && !running && !facts.paused ? { expectedAt: head, scheduleId: facts.scheduleId, cause: explainMissed(facts, head, tol) } : undefined;
+  const finding = closed ?? overdue;
   if (facts.paused) {
+    s.running = undefined;
     s.upcoming = [];
     s.recheckAt = now + Math.max(graceMs, RECHECK_MIN_MS);
     return undefined;
@@ -261,7 +298,10 @@ export function onScheduleFacts(
   s.upcoming = [...new Set([...kept, ...facts.nextActionTimes])].sort((a, b) => a - b);
   s.upcoming = s.upcoming.filter((u) => !answered(s, u, tolerance(s))).slice(0, KEEP_UPCOMING);
   s.recheckAt = s.upcoming.length ? undefined : now + NOT_FOUND_RECHECK_MS;
-  if (finding) s.missed++;
+  // A handed-over run is looked at again until it reports or closes: after max(grace, 1 min, time since
+  // it was expected), so a run open for hours costs a few describes, not one per grace.
+  if (s.running) s.recheckAt = Math.min(s.recheckAt ?? Infinity, now + Math.max(graceMs, RECHECK_MIN_MS, now - s.running.expectedAt));
+  s.missed += (closed ? 1 : 0) + (overdue ? 1 : 0);
   return finding;
 }
 

@@ -739,7 +739,8 @@ export class RetailerMonitor {
     const m = this.missedRun();
     if (!m) return [];
     const grace = missedRunGraceMs(this.resolved);
-    const found = onScheduleFacts(m, req, facts, now, grace, typicalDurationMs(this.s.retailer.recentRuns));
+    // With the open-run check on, a run taken on time and still running is its to watch, not a missed run.
+    const found = onScheduleFacts(m, req, facts, now, grace, typicalDurationMs(this.s.retailer.recentRuns), this.openRunWatch());
     const open = this.incident('missed_run');
     if (!found || open) {
       if (open && found) open.figures.missedRuns = m.missed;
