@@ -14,7 +14,7 @@ import { monitorWorkflowCode } from '../src/worker';
 const DIST = join(__dirname, '..');
 const ROOT = join(DIST, '..');
 
-const sources = new Map<WorkflowBundleName, { workflowsPath: string; workflowInterceptorModules: string[] }>([
+const sources = new Map<WorkflowBundleName, { workflowsPath: string; workflowInterceptorModules: string[]; preloadModules?: string[] }>([
   ['monitor', monitorWorkflowCode(false)],
   ['monitor-tracing', monitorWorkflowCode(true)],
   ['demo', demoWorkflowCode],

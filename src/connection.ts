@@ -6,7 +6,9 @@
  */
 import { Client, Connection, type ClientInterceptors } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { NativeConnection } from '@temporalio/worker';
+// Only the worker needs @temporalio/worker (the Rust core, about half a second to load): the CLI, which
+// imports this file for its client connection, never loads it.
+import type { NativeConnection } from '@temporalio/worker';
 
 export interface ResolvedConnection {
   address: string;
@@ -29,5 +31,6 @@ export async function connectClient(env: NodeJS.ProcessEnv = process.env, opts: 
 
 export async function connectWorker(env: NodeJS.ProcessEnv = process.env): Promise<{ connection: NativeConnection; namespace: string }> {
   const c = resolveConnection(env);
-  return { connection: await NativeConnection.connect(c.options), namespace: c.namespace };
+  const { NativeConnection: Native } = require('@temporalio/worker') as typeof import('@temporalio/worker');
+  return { connection: await Native.connect(c.options), namespace: c.namespace };
 }

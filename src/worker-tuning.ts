@@ -2,8 +2,9 @@
  * The monitor worker's workflow cache and task slots (WORKER_* variables, checked in src/config-env.ts).
  * Defaults for many entity workflows (one monitor per retailer, most of them idle between reports):
  * - the cache is bounded (the SDK's own default grows with the heap limit, about 2,300 workflows on a
- *   4 GB heap), so a fleet of 10,000 retailers cannot fill the worker's memory: a cached monitor costs about
- *   0.6–0.8 MiB of RSS (docs/benchmarks.md), so 250 is about 150–200 MiB; an evicted monitor is replayed
+ *   4 GB heap), so a fleet of 10,000 retailers cannot fill the worker's memory: a cached monitor holds about
+ *   0.4 MiB of workflow heap with zod preloaded (docs/benchmarks.md, "Worker RSS per retailer"), so 250 is
+ *   about 100 MiB live, plus what V8 has not collected yet; an evicted monitor is replayed
  *   from its history (short: it continues as new) at its next task;
  * - the slots are the SDK's defaults: a workflow task is short CPU work on one thread, an activity mostly
  *   waits on Postgres or HTTP.

@@ -27,11 +27,24 @@ import { DEFAULTS, type FleetInput } from './shared/messages';
 export const workflowInterceptorModules = [require.resolve('./workflows/arrival-order')];
 
 /**
+ * Libraries the workflow context loads once and shares between workflows (the SDK's `preloadModules`),
+ * instead of evaluating them again for every workflow it creates. zod alone was about a third of a cached
+ * retailer monitor's heap (docs/benchmarks.md, "Worker RSS per retailer"). Only stateless libraries belong
+ * here: the SDK deep-freezes what a preloaded module exports, so our own modules, whose zod schemas fill
+ * in lazy properties on first use, stay per workflow.
+ */
+export const workflowPreloadModules = [require.resolve('./workflows/preloaded')];
+
+/**
  * What the monitor's workflow bundle is made of, with tracing's workflow interceptors or without: the
  * worker bundles this at start when run from source; `npm run build` prebuilds both forms for dist/.
  */
-export function monitorWorkflowCode(tracing: boolean): { workflowsPath: string; workflowInterceptorModules: string[] } {
-  return { workflowsPath: require.resolve('./workflows'), workflowInterceptorModules: [...workflowInterceptorModules, ...(tracing ? [TRACING_WORKFLOW_MODULE] : [])] };
+export function monitorWorkflowCode(tracing: boolean): { workflowsPath: string; workflowInterceptorModules: string[]; preloadModules: string[] } {
+  return {
+    workflowsPath: require.resolve('./workflows'),
+    workflowInterceptorModules: [...workflowInterceptorModules, ...(tracing ? [TRACING_WORKFLOW_MODULE] : [])],
+    preloadModules: workflowPreloadModules,
+  };
 }
 
 export interface MonitorWorkerOptions {
@@ -58,7 +71,7 @@ export function createMonitorWorker({ connection, namespace, config, db, client,
     connection,
     namespace: namespace ?? 'default',
     taskQueue: config.taskQueue,
-    ...(bundle ? { workflowBundle: bundle } : { workflowsPath: code.workflowsPath }),
+    ...(bundle ? { workflowBundle: bundle } : { workflowsPath: code.workflowsPath, bundlerOptions: { preloadModules: code.preloadModules } }),
     ...config.worker, // WORKER_MAX_*: cache and task slots
     interceptors: {
       // Tracing's workflow module only when tracing is on, so the workflow code is otherwise unchanged.

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { workflowInterceptorModules } from '../src/worker';
+import { workflowInterceptorModules, workflowPreloadModules } from '../src/worker';
 import { quietRuntime } from './helpers/temporal';
 import { CONSOLE_CHANNEL_PATCH, PAGERDUTY_CHANNEL_PATCH } from '../src/workflows/fleet-monitor';
 import { ACK_NOTICE_PATCH, BASELINES_PATCH, FLAP_CONTROL_PATCH, LOCAL_ACTIVITIES_PATCH, MISSED_RUN_PATCH, RUN_OPEN_PATCH } from '../src/workflows/retailer-monitor';
@@ -21,6 +21,7 @@ function replayBundle() {
   bundle ??= bundleWorkflowCode({
     workflowsPath: require.resolve('../src/workflows'),
     workflowInterceptorModules: [...workflowInterceptorModules, require.resolve('./helpers/activity-input-recorder')],
+    preloadModules: workflowPreloadModules,
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
   });
   return bundle;

@@ -23,6 +23,12 @@ import { runReportSchema, type RunReportInput } from '../shared/report';
 import { usageError } from './errors';
 import { parseDuration } from './format';
 
+/**
+ * `status` reads at most this many running retailer monitors unless --limit says otherwise (those not healthy
+ * first). Each is one query; 100 keep the command within about a second at 10,000 retailers (issue 8).
+ */
+export const STATUS_LIMIT = 100;
+
 /** Schema field → the flag the user typed, so messages point at what to fix (default: camelCase → --kebab-case). */
 const FLAG: Record<string, string> = {
   'thresholds.failureStreak': '--failure-streak',

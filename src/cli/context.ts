@@ -6,35 +6,17 @@
 import { Client, Connection } from '@temporalio/client';
 import { fleetHandle, retailerHandle, type MonitorTarget } from '../client';
 import { resolveConnection } from '../connection';
-import { CliError, credentialsRefused, EXIT, temporalError, type TemporalTarget } from './errors';
+import { CliError, EXIT, type TemporalTarget } from './errors';
+import { type GlobalOptions } from './output';
+import { credentialsRefused, temporalError } from './temporal-errors';
+
+// Defined in ./output (which --help loads without the client); the commands import them from here.
+export { type GlobalOptions, Output } from './output';
 
 /** A CLI must not hang on a dead server: give up connecting after this long. */
 export const CONNECT_TIMEOUT_MS = 4_000;
 /** Queries need a worker; without one the server waits, so every call gets a deadline. */
 export const RPC_TIMEOUT_MS = 10_000;
-
-export interface GlobalOptions {
-  /** The fleet workflow's id; retailer monitors are `ingestion-monitor/<retailer>`. */
-  workflowId: string;
-  /** Retailer monitors are `<prefix><retailer>` (MONITOR_RETAILER_ID_PREFIX). */
-  retailerPrefix?: string;
-  json?: boolean;
-  address?: string;
-  namespace?: string;
-}
-
-export class Output {
-  constructor(
-    readonly json: boolean,
-    /** Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org). */
-    readonly colour = !json && !!process.stdout.isTTY && !process.env.NO_COLOR,
-  ) {}
-
-  /** Print the human text, or the machine value with --json. */
-  result(human: string | (() => string), machine: unknown): void {
-    process.stdout.write(`${this.json ? JSON.stringify(machine, null, 2) : typeof human === 'function' ? human() : human}\n`);
-  }
-}
 
 export interface Temporal {
   client: Client;

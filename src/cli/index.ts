@@ -6,15 +6,22 @@
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfig, type LoadedConfig } from '../config';
 import { RULES } from '../rules/types';
-import { defaultBy } from './args';
-import * as maintenance from './commands/maintenance';
-import { migrate } from './commands/migrate';
-import * as operate from './commands/operate';
-import * as read from './commands/read';
-import { report } from './commands/report';
-import { type GlobalOptions, Output } from './context';
+import { defaultBy, STATUS_LIMIT } from './args';
+import { type GlobalOptions, Output } from './output';
 import { CliError, EXIT, EXIT_CODES_HELP, unexpected, usageError } from './errors';
 import { redact, redactUrl } from '../shared/redact';
+
+/**
+ * Each command's module is loaded when that command runs, not before: `--help` and a command's own
+ * start then load only what it uses (`migrate` alone needs kysely and pg, the Temporal commands the
+ * client; docs/benchmarks.md, "CLI start"). `require`, not `import()`: run from source through tsx, an
+ * `import()` would be an ES import, which needs file extensions.
+ */
+const read = (): typeof import('./commands/read') => require('./commands/read');
+const operate = (): typeof import('./commands/operate') => require('./commands/operate');
+const maintenance = (): typeof import('./commands/maintenance') => require('./commands/maintenance');
+const report = (): typeof import('./commands/report') => require('./commands/report');
+const migrate = (): typeof import('./commands/migrate') => require('./commands/migrate');
 
 function settings(): LoadedConfig {
   try {
@@ -56,16 +63,16 @@ export function buildProgram(): Command {
   program
     .command('status')
     .description('health of every retailer (each running retailer monitor, found through Temporal visibility), and report counters')
-    .option('--limit <n>', 'read at most this many retailer monitors', String(read.STATUS_LIMIT))
+    .option('--limit <n>', 'read at most this many retailer monitors', String(STATUS_LIMIT))
     .action((o: { limit: string }, cmd: Command) => {
       const { g, out } = ctx(cmd);
       if (!/^\d+$/.test(o.limit) || Number(o.limit) < 1) throw usageError(`--limit: "${o.limit}" is not a positive whole number`);
-      return read.status(g, out, { limit: Number(o.limit) });
+      return read().status(g, out, { limit: Number(o.limit) });
     });
 
   program.command('retailer <id>').description('one retailer: last runs, thresholds, silences, incidents').action((id: string, _o, cmd: Command) => {
     const { g, out } = ctx(cmd);
-    return read.retailer(g, out, id);
+    return read().retailer(g, out, id);
   });
 
   program
@@ -74,7 +81,7 @@ export function buildProgram(): Command {
     .option('--retailer <id>', 'only this retailer')
     .action((o: { retailer?: string }, cmd: Command) => {
       const { g, out } = ctx(cmd);
-      return read.incidents(g, out, o);
+      return read().incidents(g, out, o);
     });
 
   program
@@ -83,7 +90,7 @@ export function buildProgram(): Command {
     .option('--retailer <id>', 'only this retailer')
     .action((o: { retailer?: string }, cmd: Command) => {
       const { g, out } = ctx(cmd);
-      return read.alerts(g, out, o);
+      return read().alerts(g, out, o);
     });
 
   program
@@ -92,7 +99,7 @@ export function buildProgram(): Command {
     .addOption(by())
     .action((retailer: string, o: { by: string }, cmd: Command) => {
       const { g, out } = ctx(cmd);
-      return operate.replay(g, out, retailer, o, cfg.temporalUiUrl);
+      return operate().replay(g, out, retailer, o, cfg.temporalUiUrl);
     });
 
   program
@@ -103,7 +110,7 @@ export function buildProgram(): Command {
     .addOption(by())
     .action((retailer: string, o: { from: string; to: string; by: string }, cmd: Command) => {
       const { g, out } = ctx(cmd);
-      return operate.reprocess(g, out, retailer, o);
+      return operate().reprocess(g, out, retailer, o);
     });
 
   program
@@ -116,7 +123,7 @@ export function buildProgram(): Command {
     .addOption(by())
     .action((retailer: string, o: { rule?: string; for?: string; until?: string; reason: string; by: string }, cmd: Command) => {
       const { g, out } = ctx(cmd);
-      return operate.silence(g, out, retailer, o);
+      return operate().silence(g, out, retailer, o);
     });
 
   program
@@ -125,7 +132,7 @@ export function buildProgram(): Command {
     .addOption(rule())
     .action((retailer: string, o: { rule?: string }, cmd: Command) => {
       const { g, out } = ctx(cmd);
-      return operate.unsilence(g, out, retailer, o);
+      return operate().unsilence(g, out, retailer, o);
     });
 
   program
@@ -135,7 +142,7 @@ export function buildProgram(): Command {
     .addOption(by())
     .action((incidentId: string, o: { note?: string; by: string }, cmd: Command) => {
       const { g, out } = ctx(cmd);
-      return operate.ack(g, out, incidentId, o);
+      return operate().ack(g, out, incidentId, o);
     });
 
   program
@@ -162,7 +169,7 @@ export function buildProgram(): Command {
     .option('--missed-run-grace <duration|off>', "a Schedule's expected run not reported this long after it (plus its usual duration) fires missed_run (default 15m)")
     .action((o, cmd: Command) => {
       const { g, out } = ctx(cmd);
-      return operate.thresholds(g, out, o);
+      return operate().thresholds(g, out, o);
     });
 
   const windows = program
@@ -176,7 +183,7 @@ export function buildProgram(): Command {
     .addOption(by())
     .action((spec: string[], o: { retailer?: string; reason: string; by: string }, cmd: Command) => {
       const { g, out } = ctx(cmd);
-      return maintenance.add(g, out, spec, o);
+      return maintenance().add(g, out, spec, o);
     });
   windows
     .command('list')
@@ -184,7 +191,7 @@ export function buildProgram(): Command {
     .option('--retailer <id>', 'this retailer')
     .action((o: { retailer?: string }, cmd: Command) => {
       const { g, out } = ctx(cmd);
-      return maintenance.list(g, out, o);
+      return maintenance().list(g, out, o);
     });
   windows
     .command('remove <id>')
@@ -193,7 +200,7 @@ export function buildProgram(): Command {
     .addOption(by())
     .action((id: string, o: { retailer?: string; by: string }, cmd: Command) => {
       const { g, out } = ctx(cmd);
-      return maintenance.remove(g, out, id, o);
+      return maintenance().remove(g, out, id, o);
     });
 
   program
@@ -203,7 +210,7 @@ export function buildProgram(): Command {
     .addOption(by())
     .action((retailers: string[], o: { remove?: boolean; by: string }, cmd: Command) => {
       const { g, out } = ctx(cmd);
-      return operate.expect(g, out, retailers, o);
+      return operate().expect(g, out, retailers, o);
     });
 
   program
@@ -222,7 +229,7 @@ export function buildProgram(): Command {
     .option('--task-queue <queue>', "the monitors' task queue, used if the retailer's monitor has to be started (MONITOR_TASK_QUEUE)", cfg.taskQueue)
     .action((o, cmd: Command) => {
       const { g, out } = ctx(cmd);
-      return report(g, out, o);
+      return report().report(g, out, o);
     });
 
   const databaseUrl = cfg.databaseUrl;
@@ -231,7 +238,7 @@ export function buildProgram(): Command {
     .description('apply database migrations')
     // The help shows the default with its password masked: `--help` output ends up in terminals and tickets.
     .addOption(new Option('--database-url <url>', 'Postgres URL (DATABASE_URL)').default(databaseUrl, redactUrl(databaseUrl)))
-    .action((o: { databaseUrl: string }, cmd: Command) => migrate(ctx(cmd).out, o.databaseUrl));
+    .action((o: { databaseUrl: string }, cmd: Command) => migrate().migrate(ctx(cmd).out, o.databaseUrl));
 
   return program;
 }

@@ -5,17 +5,23 @@ import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@t
 import { createActivities } from '../../src/activities';
 import { loadConfig, type MonitorConfig } from '../../src/config';
 import type { FleetInput } from '../../src/shared/messages';
-import { ensureFleet, workflowInterceptorModules } from '../../src/worker';
+import { ensureFleet, workflowInterceptorModules, workflowPreloadModules } from '../../src/worker';
 import type { TestDatabase } from './postgres';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /**
  * Bundle the workflow code once per test file (webpack takes seconds), with the monitor's workflow
  * interceptor (messages of a run's first task in arrival order): a Worker given a pre-built bundle ignores
- * `interceptors.workflowModules`, so the module has to be compiled in here.
+ * `interceptors.workflowModules`, so the module has to be compiled in here; zod preloaded once, as in the
+ * worker's own bundle.
  */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), workflowInterceptorModules, logger: quietLogger });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../src/workflows'),
+    workflowInterceptorModules,
+    preloadModules: workflowPreloadModules,
+    logger: quietLogger,
+  });
   return bundle;
 }
 

@@ -24,7 +24,8 @@ import {
 import { slugSchema } from '../../shared/operator';
 import * as args from '../args';
 import { type GlobalOptions, Output, RPC_TIMEOUT_MS, type Temporal, withTemporal } from '../context';
-import { notFound, temporalError } from '../errors';
+import { notFound } from '../errors';
+import { temporalError } from '../temporal-errors';
 import { formatAge, formatThresholdChanges, formatThresholds, type IncidentView } from '../format';
 
 /** Run an operator Update on a retailer's running monitor (errors become exit 3 in temporalError). */

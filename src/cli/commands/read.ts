@@ -27,7 +27,9 @@ import {
 import { slugSchema } from '../../shared/operator';
 import { runningRetailerMonitorsQuery } from '../../shared/visibility';
 import { type GlobalOptions, Output, type Temporal, withTemporal } from '../context';
-import { EXIT, notFound, temporalError } from '../errors';
+import { STATUS_LIMIT } from '../args';
+import { EXIT, notFound } from '../errors';
+import { temporalError } from '../temporal-errors';
 import {
   type AlertView,
   type FleetIncidentView,
@@ -40,11 +42,6 @@ import {
   renderStatus,
 } from '../format';
 
-/**
- * `status` reads at most this many running retailer monitors unless --limit says otherwise (those not healthy
- * first). Each is one query; 100 keep the command within about a second at 10,000 retailers (issue 8).
- */
-export const STATUS_LIMIT = 100;
 /** Queries in flight at once (the worker answers them; a handful keeps it responsive for real work). */
 const CONCURRENCY = 8;
 /** One monitor's query; shorter than the RPC deadline, so one stuck monitor costs little. */
