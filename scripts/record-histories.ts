@@ -30,7 +30,7 @@ import {
   silenceUpdate,
   unsilenceUpdate,
 } from '../src/shared/messages';
-import { ensureFleet, workflowInterceptorModules } from '../src/worker';
+import { ensureFleet, workflowInterceptorModules, workflowPreloadModules } from '../src/worker';
 import type { RecorderSinks } from '../test/helpers/activity-input-recorder';
 import { startCaptureServer } from '../test/helpers/capture-server';
 import { testConfig } from '../test/helpers/monitor';
@@ -67,6 +67,7 @@ async function run(): Promise<void> {
     workflowBundle: await bundleWorkflowCode({
       workflowsPath: require.resolve('../src/workflows'),
       workflowInterceptorModules: [...workflowInterceptorModules, require.resolve('../test/helpers/activity-input-recorder')],
+      preloadModules: workflowPreloadModules,
       logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m) },
     }),
     activities: createActivities(config, tdb.db, env.client),

@@ -8,7 +8,8 @@
  * - a calendar spec in Africa/Johannesburg: the expected time is 06:30 SAST = 04:30 UTC.
  */
 import { ScheduleOverlapPolicy, type ScheduleSpec } from '@temporalio/client';
-import { reportIngestionRun, retailerHandle } from '../src/client';
+import { retailerHandle } from '../src/client';
+import { reportScheduledSuccess } from './helpers/run-reports';
 import { retailerQuery } from '../src/shared/messages';
 import { useMonitorBed } from './helpers/monitor-bed';
 import { until } from './helpers/wait';
@@ -28,22 +29,9 @@ async function createSchedule(retailer: string, spec: ScheduleSpec) {
   });
 }
 
-let seq = 0;
 /** A short successful run of `retailer` that just finished, started by its Schedule. */
 function report(retailer: string, startedAt = Date.now() - 500) {
-  return reportIngestionRun(
-    bed.env.client,
-    {
-      runId: `${retailer}-${++seq}`,
-      retailer,
-      schedule: `ingest-${retailer}`,
-      status: 'success',
-      startedAt: new Date(startedAt).toISOString(),
-      finishedAt: new Date(Math.max(startedAt + 500, Date.now())).toISOString(),
-      skuCount: 5000,
-    },
-    bed.target,
-  );
+  return reportScheduledSuccess(bed.env.client, bed.target, retailer, startedAt, Math.max(startedAt + 500, Date.now()));
 }
 
 const detail = (retailer: string) => retailerHandle(bed.env.client, retailer, bed.target).query(retailerQuery);

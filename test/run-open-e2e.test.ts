@@ -12,7 +12,8 @@
  */
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { reportIngestionRun, retailerHandle } from '../src/client';
+import { retailerHandle } from '../src/client';
+import { reportScheduledSuccess } from './helpers/run-reports';
 import { retailerQuery } from '../src/shared/messages';
 import { useMonitorBed } from './helpers/monitor-bed';
 import { until } from './helpers/wait';
@@ -27,23 +28,9 @@ const NOBODY_POLLS = 'ingest-nobody-polls-run-open';
 // run_duration is on by default; no minimum rise, so second-long runs can be judged here.
 const bed = useMonitorBed('run-open', { missedRunGraceMs: 1_000, durationMinRiseMs: 0 });
 
-let seq = 0;
 /** A successful run of USUAL_MS that just finished (or the given one), started by the Schedule. */
 function report(startedAt = Date.now() - USUAL_MS, extra: { workflowId?: string; finishedAt?: number } = {}, retailer = RETAILER) {
-  return reportIngestionRun(
-    bed.env.client,
-    {
-      runId: `${retailer}-${++seq}`,
-      retailer,
-      schedule: `ingest-${retailer}`,
-      status: 'success',
-      startedAt: new Date(startedAt).toISOString(),
-      finishedAt: new Date(extra.finishedAt ?? startedAt + USUAL_MS).toISOString(),
-      skuCount: 5000,
-      ...(extra.workflowId ? { workflowId: extra.workflowId } : {}),
-    },
-    bed.target,
-  );
+  return reportScheduledSuccess(bed.env.client, bed.target, retailer, startedAt, extra.finishedAt ?? startedAt + USUAL_MS, extra.workflowId ? { workflowId: extra.workflowId } : {});
 }
 
 it('fires run_duration while the Schedule’s run is still open past start + limit, and not again when its report arrives', async () => {
