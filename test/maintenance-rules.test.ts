@@ -10,6 +10,7 @@ import { FLAP_DEFAULTS } from '../src/rules/thresholds';
 import { addMaintenanceArgsSchema } from '../src/shared/operator';
 import {
   isInWindow,
+  MAX_WINDOWS,
   MaintenanceSpecError,
   nextBoundary,
   parseWindowSpec,
@@ -228,6 +229,18 @@ describe('retailer monitor in a maintenance window', () => {
     const after = at('2026-11-29T03:00:00Z');
     expect(m.applyReport(report('shop', 'success', after, 900), after).run?.inMaintenance).toBeUndefined();
     expect(m.detail(after).skuBaseline).toEqual([1000, 1000, 1000, 1000, 900]);
+  });
+
+  it(`a retailer holds at most ${MAX_WINDOWS} windows of its own; fleet-wide windows do not count against it`, () => {
+    const m = RetailerMonitor.fresh('shop', T0);
+    m.setFleetMaintenance([{ ...window('every day 02:00-04:00 UTC', 'fleet/action/1'), retailer: undefined }]);
+    for (let i = 1; i <= MAX_WINDOWS; i++) expect(m.addMaintenance(window('every sunday 02:00-04:00 UTC', `shop/action/${i}`))).toBe(true);
+    expect(m.canAddMaintenance()).toBe(false);
+    expect(m.addMaintenance(window('every monday 02:00-04:00 UTC', 'shop/action/99'))).toBe(false);
+    expect(m.ownMaintenanceWindows().map((w) => w.id)).not.toContain('fleet/action/1');
+    expect(m.maintenanceWindows()).toHaveLength(MAX_WINDOWS + 1);
+    m.removeMaintenance('shop/action/1');
+    expect(m.canAddMaintenance()).toBe(true);
   });
 
   it('windows travel through a snapshot (continue-as-new), and an old snapshot without them loads', () => {

@@ -61,19 +61,26 @@ export function scheduleFacts(d: ScheduleDescription): ScheduleFacts {
   };
 }
 
+/**
+ * A Schedule's description; undefined when there is no such Schedule, or a server / role without the
+ * schedules API (nothing to say about it). Other errors throw, for Temporal to retry.
+ */
+export async function describeScheduleIfAny(client: Client, scheduleId: string): Promise<ScheduleDescription | undefined> {
+  try {
+    return await client.schedule.getHandle(scheduleId).describe();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError || isUnavailableHere(err)) return undefined;
+    throw err;
+  }
+}
+
 /** `describeIngestionSchedule`: the retailer's Schedule (`schedule`, else the configured template's id). */
 export function createScheduleFactsActivities(client: Client, scheduleIdFor: (retailer: string, schedule?: string) => string) {
   return {
     async describeIngestionSchedule({ retailer, schedule, check }: { retailer: string; schedule?: string; check?: boolean }): Promise<ScheduleFacts> {
       const scheduleId = scheduleIdFor(retailer, schedule);
-      let d: ScheduleDescription;
-      try {
-        d = await client.schedule.getHandle(scheduleId).describe();
-      } catch (err) {
-        // No such Schedule, or a server / role without the schedules API: nothing to expect.
-        if (err instanceof ScheduleNotFoundError || isUnavailableHere(err)) return { found: false, scheduleId };
-        throw err;
-      }
+      const d = await describeScheduleIfAny(client, scheduleId);
+      if (!d) return { found: false, scheduleId }; // nothing to expect
       const facts = scheduleFacts(d);
       // A run is overdue and the Schedule has runs open: does any worker poll their task queue? (as the stale diagnosis asks)
       const queue = d.action.type === 'startWorkflow' ? d.action.taskQueue : undefined;

@@ -8,12 +8,11 @@ import type { MonitorConfig } from '../config';
 import { createReconcilerActivities } from '../reconciler/activities';
 import { visibilityString } from '../shared/visibility';
 import type { ReconcilerActivities } from '../reconciler/types';
-import { createScheduleFactsActivities } from './schedule-facts';
+import { createScheduleFactsActivities, describeScheduleIfAny } from './schedule-facts';
 import { whoPaused } from './schedule-pause';
 import { combineDiagnosis, explainPollers, explainSchedule, type OpenRun } from './stale-diagnosis';
 import { pollersOf } from './task-queue-pollers';
 import type { StaleDiagnosisRequest, TemporalActivities } from './types';
-import { isUnavailableHere } from './grpc';
 
 /** At most this many open runs are described per diagnosis (ALLOW_ALL schedules can pile them up). */
 const MAX_OPEN_RUNS = 5;
@@ -48,7 +47,6 @@ export function createTemporalActivities(config: MonitorConfig, client: Client):
     return [...runs.values()].sort((a, b) => a.startedAt - b.startedAt);
   }
 
-
   return {
     async triggerIngestion({ retailer, schedule }) {
       const id = scheduleIdFor(config, retailer, schedule);
@@ -72,14 +70,8 @@ export function createTemporalActivities(config: MonitorConfig, client: Client):
       // No worker polling the ingestion queue explains everything else (runs never start or never finish).
       const pollers = taskQueue ? explainPollers(taskQueue, await pollersOf(client, taskQueue), now) : undefined;
       const id = scheduleIdFor(config, req.retailer, req.schedule);
-      let description;
-      try {
-        description = await client.schedule.getHandle(id).describe();
-      } catch (err) {
-        // No schedule, or a server / role without the schedules API: nothing more to say than the pollers.
-        if (err instanceof ScheduleNotFoundError || isUnavailableHere(err)) return pollers;
-        throw err;
-      }
+      const description = await describeScheduleIfAny(client, id);
+      if (!description) return pollers; // no Schedule to look at: nothing more to say than the pollers
       const pause = description.state.paused ? await whoPaused(client, id) : undefined;
       const schedule = explainSchedule(description, await openRuns(description), now, req.typicalDurationMs, pause, { queueUnpolled: pollers !== undefined });
       return combineDiagnosis(pollers, schedule);

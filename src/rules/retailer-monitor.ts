@@ -637,26 +637,34 @@ export class RetailerMonitor {
 
   /** The windows that apply to this retailer: its own and the fleet-wide ones. */
   maintenanceWindows(): MaintenanceWindow[] {
-    return [...(this.s.retailer.maintenance ?? []), ...(this.s.fleetMaintenance ?? [])];
+    return [...this.ownMaintenanceWindows(), ...(this.s.fleetMaintenance ?? [])];
   }
 
   inMaintenance(now: number): boolean {
     return isInWindow(this.maintenanceWindows(), now);
   }
 
+  /** This retailer's own windows (the fleet-wide ones are not among them). */
+  ownMaintenanceWindows(): MaintenanceWindow[] {
+    return this.s.retailer.maintenance ?? [];
+  }
+
+  /** Another window of this retailer's own fits (at most MAX_WINDOWS). */
+  canAddMaintenance(): boolean {
+    return this.ownMaintenanceWindows().length < MAX_WINDOWS;
+  }
+
   /** Add one of this retailer's windows; false when the limit is reached. */
   addMaintenance(w: MaintenanceWindow): boolean {
-    const r = this.s.retailer;
-    if ((r.maintenance ?? []).length >= MAX_WINDOWS) return false;
-    r.maintenance = [...(r.maintenance ?? []), { ...w }];
+    if (!this.canAddMaintenance()) return false;
+    this.s.retailer.maintenance = [...this.ownMaintenanceWindows(), { ...w }];
     return true;
   }
 
   /** Remove one of this retailer's windows by id; incidents it kept quiet are announced by the next timer run. */
   removeMaintenance(id: string): MaintenanceWindow | undefined {
-    const r = this.s.retailer;
-    const w = (r.maintenance ?? []).find((x) => x.id === id);
-    if (w) r.maintenance = r.maintenance!.filter((x) => x !== w);
+    const w = this.ownMaintenanceWindows().find((x) => x.id === id);
+    if (w) this.s.retailer.maintenance = this.ownMaintenanceWindows().filter((x) => x !== w);
     return w;
   }
 

@@ -230,8 +230,9 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
    */
   const validated = new Map<string, RunReport>();
   const rememberValid = (payload: unknown) => {
+    const report = validReport(payload); // throws for a refused report, before any work on its text
     if (validated.size >= 64) validated.delete(validated.keys().next().value!);
-    validated.set(JSON.stringify(payload), validReport(payload));
+    validated.set(JSON.stringify(payload), report);
   };
   const takeValid = (payload: unknown): RunReport => {
     if (validated.size === 0) return validReport(payload);
@@ -369,19 +370,18 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     return result(`reprocess ${retailer}: ${outcome}`, recordAction({ action: 'reprocess', by, reason: `${from} .. ${to}`, outcome }));
   };
 
+  const tooManyWindows = () => refuse(`${retailer} already has ${MAX_WINDOWS} maintenance windows; remove one first`);
   const validAddMaintenance = (args: unknown) => {
     const a = commandArgs(addMaintenanceArgsSchema, 'maintenance window')(args);
     if (a.retailer === undefined) throw refuse('fleet-wide maintenance windows go to the fleet workflow; name a retailer here');
-    if (ready && monitor.maintenanceWindows().filter((w) => w.retailer === retailer).length >= MAX_WINDOWS) {
-      throw refuse(`${retailer} already has ${MAX_WINDOWS} maintenance windows; remove one first`);
-    }
+    if (ready && !monitor.canAddMaintenance()) throw tooManyWindows();
     return a;
   };
   const addMaintenance = (args: unknown): OperatorResult => {
     const { spec, reason, by = 'unknown' } = validAddMaintenance(args);
     const now = Date.now();
     const id = monitor.nextActionId();
-    if (!monitor.addMaintenance({ ...spec, id, retailer, reason, by, createdAt: now })) throw refuse(`${retailer} already has ${MAX_WINDOWS} maintenance windows; remove one first`);
+    if (!monitor.addMaintenance({ ...spec, id, retailer, reason, by, createdAt: now })) throw tooManyWindows();
     pendingActions.push({ actionId: id, at: now, retailer, action: 'maintenance_add', by, reason: `${spec.spec}: ${reason}` });
     queued.actions++;
     settingsDirty = true;
@@ -393,8 +393,8 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
 
   const validRemoveMaintenance = (args: unknown) => {
     const a = commandArgs(removeMaintenanceArgsSchema, 'maintenance window')(args);
-    if (ready && !monitor.maintenanceWindows().some((w) => w.id === a.id && w.retailer === retailer)) {
-      const ids = monitor.maintenanceWindows().filter((w) => w.retailer === retailer).map((w) => w.id);
+    if (ready && !monitor.ownMaintenanceWindows().some((w) => w.id === a.id)) {
+      const ids = monitor.ownMaintenanceWindows().map((w) => w.id);
       throw refuse(`no maintenance window ${a.id} on ${retailer} (${ids.length ? `its windows: ${ids.join(', ')}` : 'it has none'})`, 'UnknownMaintenanceWindow');
     }
     return a;
