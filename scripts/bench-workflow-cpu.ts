@@ -1,37 +1,35 @@
 /**
- * Workflow-task CPU per report, the real retailer monitor against the bench's no-op (`npm run bench:wfcpu`).
+ * CPU per report, the real retailer monitor against the bench's no-op (`npm run bench:wfcpu`).
  *
- * Records real histories on a dev server (the real monitor worker with Postgres, and the no-op entity
- * workflow), the same reports to both, then replays each set several times in this process, alternated, and
- * prints the replay time per report. A replay runs exactly the workflow code a live worker runs for those
- * histories (activations, the SDK's promise hooks, the Rust core's state machines) with no server, no
- * network and no activities, so the ratio isolates what the monitor's own workflow code costs per report.
- * Run under `node --cpu-prof` (BENCH_CPU_PROF=1 prints the command) to see where that time goes.
+ * 1. Live: RETAILERS × REPORTS reports (default 10 × 60) at IN_FLIGHT (4) after each retailer's first, to the
+ *    real monitor (its worker with Postgres, in this process) and then to the no-op entity workflow, on one dev
+ *    server: CPU per report of this process (worker + client), the dev server and the retailer database's
+ *    Postgres backends (read from /proc).
+ * 2. Replay: the histories just recorded are replayed REPEATS times (5) in this process, alternated, and the
+ *    replay CPU per report printed. A replay runs exactly the workflow code a live worker runs for those
+ *    histories (activations, the SDK's promise hooks, the Rust core's state machines) with no server, no
+ *    network and no activities, so it isolates what the monitor's own workflow code costs. BENCH_NO_REPLAY=1
+ *    skips it; BENCH_DEBUG_MODE=1 replays on the main thread, for `node --cpu-prof`.
  *
- * Bounded: RETAILERS × REPORTS reports (default 10 × 60), REPEATS replays of each set (default 5).
+ * Per-report figures of the histories are per Update accepted (each retailer's first report included).
  */
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import os from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { reportIngestionRun } from '../src/client';
 import type { RunReportInput } from '../src/shared/report';
-import { workflowInterceptorModules } from '../src/worker';
 import { createTestMonitorWorker, startFleet, testConfig, workflowBundle } from '../test/helpers/monitor';
 import { createTestDatabase } from '../test/helpers/postgres';
+import { envInt, percentile, sortedCopy } from './bench-lib';
 import { createDevServerEnv } from '../test/helpers/temporal';
 
-const envInt = (name: string, dflt: number) => {
-  const v = Number(process.env[name]);
-  return Number.isInteger(v) && v > 0 ? v : dflt;
-};
-const RETAILERS = envInt('BENCH_RETAILERS', 10);
-const REPORTS = envInt('BENCH_REPORTS', 60);
-const REPEATS = envInt('BENCH_REPEATS', 5);
-const IN_FLIGHT = envInt('BENCH_IN_FLIGHT', 4);
+const RETAILERS = envInt('BENCH_RETAILERS', 10, 1, 1_000);
+const REPORTS = envInt('BENCH_REPORTS', 60, 1, 10_000);
+const REPEATS = envInt('BENCH_REPEATS', 5, 1, 50);
+const IN_FLIGHT = envInt('BENCH_IN_FLIGHT', 4, 1, 256);
 
 function report(retailer: string, i: number): RunReportInput {
   const finished = Date.now();
@@ -107,19 +105,18 @@ async function send(run: (r: RunReportInput) => Promise<unknown>, retailers: str
   );
 }
 
-type History = temporal.api.history.v1.IHistory;
+type Recorded = { workflowId: string; history: temporal.api.history.v1.IHistory }[];
+type Histories = Record<'real' | 'noop', Recorded>;
 
 async function main(): Promise<void> {
-  const histories: { real: { workflowId: string; history: History }[]; noop: { workflowId: string; history: History }[] } = { real: [], noop: [] };
+  const histories: Histories = { real: [], noop: [] };
   const realBundle = await workflowBundle();
   const noopBundle: WorkflowBundleWithSourceMap = await bundleWorkflowCode({ workflowsPath: require.resolve('./bench-noop-workflow'), logger: quiet });
-  await record(histories, realBundle, noopBundle);
+  await record(histories, noopBundle);
   if (process.env.BENCH_NO_REPLAY !== '1') await measure(histories, realBundle, noopBundle);
 }
 
-type Histories = { real: { workflowId: string; history: History }[]; noop: { workflowId: string; history: History }[] };
-
-async function record(histories: Histories, _realBundle: WorkflowBundleWithSourceMap, noopBundle: WorkflowBundleWithSourceMap): Promise<void> {
+async function record(histories: Histories, noopBundle: WorkflowBundleWithSourceMap): Promise<void> {
   const env = await createDevServerEnv();
   const tdb = await createTestDatabase('im_wfcpu');
   const suffix = randomUUID().slice(0, 6);
@@ -171,39 +168,36 @@ async function record(histories: Histories, _realBundle: WorkflowBundleWithSourc
 }
 
 async function measure(histories: Histories, realBundle: WorkflowBundleWithSourceMap, noopBundle: WorkflowBundleWithSourceMap): Promise<void> {
-
-  const events = (k: 'real' | 'noop') => histories[k].reduce((n, h) => n + (h.history.events?.length ?? 0), 0);
-  const tasks = (k: 'real' | 'noop') =>
-    histories[k].reduce((n, h) => n + (h.history.events ?? []).filter((e) => String(e.eventType) === '7' || e.eventType === ('EVENT_TYPE_WORKFLOW_TASK_COMPLETED' as never)).length, 0);
-  const total = histories.real.length * REPORTS;
-  const replay = async (bundle: WorkflowBundleWithSourceMap, set: { workflowId: string; history: History }[]) => {
-    const t = performance.now();
+  const count = (k: 'real' | 'noop', pick?: (e: NonNullable<Recorded[number]['history']['events']>[number]) => unknown) =>
+    histories[k].reduce((n, h) => n + (h.history.events ?? []).filter((e) => !pick || pick(e)).length, 0);
+  const updates = { real: count('real', (e) => e.workflowExecutionUpdateAcceptedEventAttributes), noop: count('noop', (e) => e.workflowExecutionUpdateAcceptedEventAttributes) };
+  const replayCpuMs = async (bundle: WorkflowBundleWithSourceMap, set: Recorded) => {
     const cpu = process.cpuUsage();
-    const results = Worker.runReplayHistories({ workflowBundle: bundle, replayName: 'wfcpu', ...(process.env.BENCH_DEBUG_MODE === '1' ? { debugMode: true } : {}) } as Parameters<typeof Worker.runReplayHistories>[0], set);
-    for await (const r of results) if (r.error) throw r.error;
+    const options = { workflowBundle: bundle, replayName: 'wfcpu', ...(process.env.BENCH_DEBUG_MODE === '1' ? { debugMode: true } : {}) };
+    for await (const r of Worker.runReplayHistories(options as Parameters<typeof Worker.runReplayHistories>[0], set)) if (r.error) throw r.error;
     const used = process.cpuUsage(cpu);
-    return { wallMs: performance.now() - t, cpuMs: (used.user + used.system) / 1000 };
+    return (used.user + used.system) / 1000;
   };
   // CPU time (every thread of this process), not wall time: the machine is shared, so wall time carries load.
   const times = { real: [] as number[], noop: [] as number[] };
-  await replay(realBundle, histories.real); // warm-up
-  await replay(noopBundle, histories.noop);
+  await replayCpuMs(realBundle, histories.real); // warm-up
+  await replayCpuMs(noopBundle, histories.noop);
   for (let i = 0; i < REPEATS; i++) {
-    times.real.push((await replay(realBundle, histories.real)).cpuMs);
-    times.noop.push((await replay(noopBundle, histories.noop)).cpuMs);
+    times.real.push(await replayCpuMs(realBundle, histories.real));
+    times.noop.push(await replayCpuMs(noopBundle, histories.noop));
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const r = median(times.real);
-  const n = median(times.noop);
-  console.log(`workflow CPU per report (replay, ${RETAILERS} retailers × ${REPORTS} reports, ${IN_FLIGHT} in flight when recorded, ${REPEATS} replays alternated)`);
+  console.log(`workflow CPU per report (replay, ${RETAILERS} retailers × ${REPORTS + 1} reports, ${IN_FLIGHT} in flight when recorded, ${REPEATS} replays alternated)`);
   console.log(`  load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
-  console.log(`  real: ${(r / total).toFixed(3)} ms CPU/report (median of ${times.real.map((x) => x.toFixed(0)).join(', ')} ms), ${(events('real') / total).toFixed(2)} events and ${(tasks('real') / total).toFixed(2)} workflow tasks per report`);
-  console.log(`  noop: ${(n / total).toFixed(3)} ms CPU/report (median of ${times.noop.map((x) => x.toFixed(0)).join(', ')} ms), ${(events('noop') / total).toFixed(2)} events and ${(tasks('noop') / total).toFixed(2)} workflow tasks per report`);
-  console.log(`  ratio real / noop: ${(r / n).toFixed(2)}×`);
+  const median = { real: percentile(sortedCopy(times.real), 50), noop: percentile(sortedCopy(times.noop), 50) };
+  for (const k of ['real', 'noop'] as const) {
+    const u = updates[k];
+    const tasks = count(k, (e) => e.workflowTaskCompletedEventAttributes);
+    console.log(`  ${k}: ${(median[k] / u).toFixed(3)} ms CPU/report (median of ${times[k].map((x) => x.toFixed(0)).join(', ')} ms), ${(count(k) / u).toFixed(2)} events and ${(tasks / u).toFixed(2)} workflow tasks per report`);
+  }
+  console.log(`  ratio real / noop: ${(median.real / updates.real / (median.noop / updates.noop)).toFixed(2)}×`);
 }
 
 const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => console.error(m) };
-void workflowInterceptorModules;
 
 main().catch((err) => {
   console.error(err);
