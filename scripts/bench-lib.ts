@@ -202,7 +202,9 @@ export async function childMain(): Promise<void> {
   const db = mode === 'monitor' ? createDb(url) : undefined;
   // Worker options the bench may set (the same for both kinds): BENCH_MAX_CACHED bounds the workflow cache.
   const maxCached = process.env.BENCH_MAX_CACHED ? Number(process.env.BENCH_MAX_CACHED) : undefined;
-  const tuning = maxCached !== undefined ? { maxCachedWorkflows: maxCached } : {};
+  // BENCH_WORKFLOW_THREADS: workflow threads (the SDK's workflowThreadPoolSize; 1 by default with a reused V8 context).
+  const threads = process.env.BENCH_WORKFLOW_THREADS ? Number(process.env.BENCH_WORKFLOW_THREADS) : undefined;
+  const tuning = { ...(maxCached !== undefined ? { maxCachedWorkflows: maxCached } : {}), ...(threads !== undefined ? { workflowThreadPoolSize: threads } : {}) };
   const worker =
     mode === 'monitor'
       ? await Worker.create({
@@ -220,7 +222,7 @@ export async function childMain(): Promise<void> {
           workflowsPath: require.resolve('./bench-noop-workflow'),
           ...tuning,
         });
-  console.error(`[worker INFO] ${mode}: maxCachedWorkflows ${worker.options.maxCachedWorkflows}`);
+  console.error(`[worker INFO] ${mode}: maxCachedWorkflows ${worker.options.maxCachedWorkflows}, workflow threads ${worker.options.workflowThreadPoolSize}`);
   const running = worker.run();
   process.on('message', (m: ToChild) => {
     if (m.type === 'stop') worker.shutdown();

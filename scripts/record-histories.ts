@@ -2,7 +2,7 @@
  * Records workflow histories for the replay test (test/replay.test.ts): runs a scenario that touches every
  * handler and loop of a retailer monitor and of the fleet (reports as Update and signal, a malformed one,
  * duplicate, fire / resolve, silence, unsilence, acknowledge, thresholds, replay, reprocess, fleet defaults,
- * continue-as-new) on a real dev server whose continue-as-new suggestion comes early, and writes each run's
+ * continue-as-new, and from v7 a second retailer going stale) on a real dev server whose continue-as-new suggestion comes early, and writes each run's
  * history to test/histories/. Re-run (`npm run record-histories`) only when a deliberate, patched() change
  * alters history; keep the old files, they must still replay.
  */
@@ -39,7 +39,7 @@ import { temporalCliPath } from '../test/helpers/temporal';
 import { until } from '../test/helpers/wait';
 
 /** Bump when a deliberate (patched) workflow change deserves a new set. */
-const VERSION = 'v6';
+const VERSION = 'v7';
 
 async function run(): Promise<void> {
   const [env, tdb, hook] = await Promise.all([
@@ -105,6 +105,15 @@ async function run(): Promise<void> {
   try {
     await worker.runUntil(async () => {
       await ensureFleet(env.client, { workflowId: DEFAULTS.workflowId, taskQueue }, { groupWindowMs: 1000 });
+      // v7: a second retailer goes stale after a minute (the stale diagnosis and the hand-over as local
+      // activities, the alert row written as it fires) while alpha's scenario runs.
+      const betaFinished = Date.now() - 1000;
+      await reportIngestionRun(
+        env.client,
+        { runId: 'beta-1', retailer: 'beta', status: 'success', startedAt: new Date(betaFinished - 60_000).toISOString(), finishedAt: new Date(betaFinished).toISOString(), skuCount: 10 },
+        target,
+      );
+      await commandRetailer(env.client, 'beta', setThresholdsUpdate, [{ retailer: 'beta', thresholds: { staleAfterMs: 60_000 } }]);
       for (const c of [1000, 1000, 1000]) await send('success', c);
       await send('success', 500); // SKU drop fires
       await send('failure');
@@ -123,6 +132,12 @@ async function run(): Promise<void> {
       for (let k = 0; k < 6; k++) await send(k % 2 ? 'success' : 'failure');
       await until('alpha continued as new', async () => (await retailerHandle(env.client, 'alpha').describe()).runId !== (await firstRun('alpha')), 60_000, 200);
       await until('alpha applied every report', async () => (await retailerHandle(env.client, 'alpha').query(retailerQuery)).totals.runs >= i, 30_000, 200);
+      await until(
+        'beta went stale and its alert was delivered',
+        async () => (await tdb.db.selectFrom('alert_events').select('delivered').where('retailer', '=', 'beta').where('rule', '=', 'stale').executeTakeFirst())?.delivered === true,
+        120_000,
+        500,
+      );
       // Settled before the histories are fetched: no hand-over or delivery in flight, every alert the fleet
       // took is recorded. Otherwise a history can end mid-task and replay schedules more than it recorded.
       await until(
@@ -143,6 +158,7 @@ async function run(): Promise<void> {
     });
     for (const [name, id] of [
       ['retailer', retailerWorkflowId('alpha')],
+      ['retailer-stale', retailerWorkflowId('beta')],
       ['fleet', DEFAULTS.workflowId],
     ] as const) {
       let runId: string | undefined = await firstRun(id);

@@ -13,7 +13,7 @@ import { loadConfig, type MonitorConfig } from '../src/config';
 import { acknowledgeUpdate, type DeliveryOutcome } from '../src/shared/messages';
 import { ensureFleet } from '../src/worker';
 import { workflowBundle } from './helpers/monitor';
-import { createTestDatabase, type TestDatabase } from './helpers/postgres';
+import { createTestDatabase, deliveryRecorded, type TestDatabase } from './helpers/postgres';
 import { FakePagerDuty, FakeSlackApi } from './helpers/slack-pagerduty-servers';
 import { createDevServerEnv } from './helpers/temporal';
 import { until } from './helpers/wait';
@@ -111,7 +111,7 @@ describe('Slack bot mode and PagerDuty on a dev server with Postgres', () => {
       `${n} alert_events rows of ${incidentId}`,
       async () => {
         const rows = await tdb.db.selectFrom('alert_events').selectAll().where('incident_id', '=', incidentId).orderBy('occurred_at').execute();
-        return rows.length === n && rows;
+        return rows.length === n && rows.every(deliveryRecorded) && rows;
       },
       60_000,
     );

@@ -11,7 +11,7 @@ import { acknowledgeUpdate, retailerQuery, setThresholdsUpdate } from '../src/sh
 import { ensureFleet } from '../src/worker';
 import { type CaptureServer, startCaptureServer } from './helpers/capture-server';
 import { createTestMonitorWorker, testConfig } from './helpers/monitor';
-import { createTestDatabase, type TestDatabase } from './helpers/postgres';
+import { createTestDatabase, deliveryRecorded, type TestDatabase } from './helpers/postgres';
 import { createDevServerEnv } from './helpers/temporal';
 import { until } from './helpers/wait';
 
@@ -101,8 +101,8 @@ it('promo drop and run duration fire and resolve; the SKU drop quotes the robust
 
   // Three fires, three resolves, and the acknowledgement of the run_duration incident (announced to the channels).
   const events = await until('7 alert rows', async () => {
-    const rows = await tdb.db.selectFrom('alert_events').select(['kind', 'rule', 'delivered']).orderBy('id').execute();
-    return rows.length === 7 && rows;
+    const rows = await tdb.db.selectFrom('alert_events').select(['kind', 'rule', 'delivered', 'delivery']).orderBy('id').execute();
+    return rows.length === 7 && rows.every(deliveryRecorded) && rows;
   });
   expect(events.map((e) => `${e.kind}:${e.rule}:${e.delivered}`).sort()).toEqual([
     'acknowledge:run_duration:true',

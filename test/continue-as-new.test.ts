@@ -22,7 +22,7 @@ import {
 import type { RunReportInput } from '../src/shared/report';
 import { type CaptureServer, startCaptureServer } from './helpers/capture-server';
 import { createTestMonitorWorker, startFleet, testConfig } from './helpers/monitor';
-import { createTestDatabase, type TestDatabase } from './helpers/postgres';
+import { createTestDatabase, deliveryRecorded, type TestDatabase } from './helpers/postgres';
 import { createDevServerEnv } from './helpers/temporal';
 import { until } from './helpers/wait';
 
@@ -164,7 +164,7 @@ it('a retailer monitor continues as new under a stream of reports and keeps ever
   expect(stored.map((r) => r.run_id).sort()).toEqual(Array.from({ length: total }, (_, i) => `${retailer}-${i}`).sort());
   const alerts = await until('the fire recorded', async () => {
     const rows = await tdb.db.selectFrom('alert_events').selectAll().where('retailer', '=', retailer).execute();
-    return rows.length > 0 && rows;
+    return rows.length > 0 && rows.every(deliveryRecorded) && rows;
   });
   expect(alerts.map((a) => [a.kind, a.incident_id, a.delivered])).toEqual([['fire', incidentId, true]]);
   await hook.waitFor(() => postedFor(retailer).length >= 1);

@@ -10,7 +10,7 @@ import { ensureFleet } from '../src/worker';
 import { type CaptureServer, startCaptureServer } from './helpers/capture-server';
 import { createTestMonitorWorker, testConfig } from './helpers/monitor';
 import { until } from './helpers/wait';
-import { createTestDatabase, type TestDatabase } from './helpers/postgres';
+import { createTestDatabase, deliveryRecorded, type TestDatabase } from './helpers/postgres';
 import { createDevServerEnv } from './helpers/temporal';
 
 let env: TestWorkflowEnvironment;
@@ -99,7 +99,7 @@ it('reports in → runs, status and alert rows in Postgres → Slack messages fo
 
   const alerts = await until('2 alert rows', async () => {
     const rows = await tdb.db.selectFrom('alert_events').selectAll().orderBy('id').execute();
-    return rows.length === 2 && rows;
+    return rows.length === 2 && rows.every(deliveryRecorded) && rows;
   });
   expect(alerts.map((a) => [a.kind, a.rule, a.delivered])).toEqual([
     ['fire', 'consecutive_failures', true],

@@ -1,6 +1,7 @@
 /** The Postgres activity on real Postgres: idempotent, and a burst bigger than one statement's parameter limit is written whole. */
 import { createPostgresActivities } from '../src/activities/postgres';
-import type { RunSummary } from '../src/rules/types';
+import type { AlertEvent, RunSummary } from '../src/rules/types';
+import type { DeliveryOutcome } from '../src/shared/messages';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres';
 
 let tdb: TestDatabase;
@@ -39,4 +40,32 @@ it('loadRuns returns a retailer’s in-order runs in a range, oldest first', asy
   const loaded = await loadRuns({ retailer: 'loader', from: T0 + 10_000, to: T0 + 20_000 });
   expect(loaded.map((r) => r.runId)).toEqual(Array.from({ length: 10 }, (_, i) => `load-${i + 10}`));
   expect(loaded[0]).toMatchObject({ status: 'failure', error: 'boom', startedAt: T0 + 10_000, finishedAt: T0 + 10_500 });
+});
+
+it('an alert recorded as it fires (delivery pending) and again once delivered ends delivered, whichever write lands last', async () => {
+  const { persistBatch } = createPostgresActivities(tdb.db);
+  const event = (id: string): AlertEvent => ({
+    eventId: id,
+    incidentId: `pend/stale/${id}`,
+    retailer: 'pend',
+    rule: 'stale',
+    kind: 'fire',
+    at: T0,
+    openedAt: T0,
+    summary: 'no successful run for 4 h',
+    figures: {},
+  });
+  const delivered: DeliveryOutcome[] = [{ channel: 'slack', status: 'delivered', attempts: 1 }];
+  const row = (id: string) => tdb.db.selectFrom('alert_events').select(['delivered', 'delivery', 'diagnosis']).where('event_id', '=', id).executeTakeFirstOrThrow();
+
+  // The usual order: the monitor's pending write, then the fleet's (with the diagnosis it added).
+  await persistBatch({ runs: [], statuses: [], alerts: [{ event: event('a'), delivery: [] }] });
+  expect(await row('a')).toEqual({ delivered: false, delivery: [], diagnosis: null });
+  await persistBatch({ runs: [], statuses: [], alerts: [{ event: { ...event('a'), diagnosis: 'no worker polls' }, delivery: delivered }] });
+  expect(await row('a')).toEqual({ delivered: true, delivery: delivered, diagnosis: 'no worker polls' });
+
+  // The monitor's write retried after the fleet's (Postgres was down for the monitor): the delivery stays.
+  await persistBatch({ runs: [], statuses: [], alerts: [{ event: { ...event('b'), diagnosis: 'no worker polls' }, delivery: delivered }] });
+  await persistBatch({ runs: [], statuses: [], alerts: [{ event: event('b'), delivery: [] }] });
+  expect(await row('b')).toEqual({ delivered: true, delivery: delivered, diagnosis: 'no worker polls' });
 });

@@ -39,7 +39,7 @@ import {
 import { InvalidRunReportError, type RunReportInput } from '../src/shared/report';
 import { type CaptureServer, startCaptureServer } from './helpers/capture-server';
 import { createTestMonitorWorker, startFleet, testConfig } from './helpers/monitor';
-import { createTestDatabase, type TestDatabase } from './helpers/postgres';
+import { createTestDatabase, deliveryRecorded, type TestDatabase } from './helpers/postgres';
 import { createTimeSkippingEnv, quietRuntime } from './helpers/temporal';
 import { until } from './helpers/wait';
 
@@ -204,7 +204,7 @@ describe('retailer monitor: rules and time (time-skipping server)', () => {
     expect(kindsPosted('stale-mart')).toEqual(['fire:stale', 'resolve:stale']);
     const rows = await until('fire and resolve recorded', async () => {
       const r = await alertRows('stale-mart');
-      return r.length === 2 && r;
+      return r.length === 2 && r.every(deliveryRecorded) && r;
     });
     expect(rows.map((r) => [r.kind, r.rule, r.incident_id, r.delivered])).toEqual([
       ['fire', 'stale', incident!.id, true],
@@ -326,7 +326,7 @@ describe('silence end (defect 4)', () => {
     expect(posted(retailer)[0]).toMatchObject({ kind: 'fire', rule: 'consecutive_failures', incidentId: id });
     const rows = await until('the announcement recorded', async () => {
       const r = await alertRows(retailer);
-      return r.length === 2 && r;
+      return r.length === 2 && r.every(deliveryRecorded) && r;
     });
     expect(rows.map((r) => [r.kind, r.incident_id, r.silenced, r.delivered])).toEqual([
       ['fire', id, true, false],
@@ -630,7 +630,7 @@ describe('persistence', () => {
     ]);
     const rows = await until('fire and resolve rows', async () => {
       const r = await alertRows('pg-mart');
-      return r.length === 2 && r;
+      return r.length === 2 && r.every(deliveryRecorded) && r;
     });
     expect(rows.map((r) => [r.kind, r.rule, r.incident_id, r.delivered, r.silenced])).toEqual([
       ['fire', 'consecutive_failures', id, true, false],

@@ -105,9 +105,11 @@ const write = {
         .insertInto('alert_events')
         .values(chunk)
         .onConflict((oc) =>
-          oc.column('event_id').doUpdateSet((eb) => ({
-            delivery: eb.ref('excluded.delivery'),
-            delivered: eb.ref('excluded.delivered'),
+          oc.column('event_id').doUpdateSet(() => ({
+            // The monitor records an event as it fires (delivery pending: an empty list) and the fleet writes it
+            // again once delivered; whichever lands second, a pending write never erases a delivery.
+            delivery: sql`CASE WHEN jsonb_array_length(excluded.delivery) = 0 THEN alert_events.delivery ELSE excluded.delivery END`,
+            delivered: sql<boolean>`CASE WHEN jsonb_array_length(excluded.delivery) = 0 THEN alert_events.delivered ELSE excluded.delivered END`,
             // A re-write without the diagnosis (delivery update) must not erase it.
             diagnosis: sql<string | null>`coalesce(excluded.diagnosis, alert_events.diagnosis)`,
           })),

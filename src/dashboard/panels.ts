@@ -141,9 +141,13 @@ const ALERT_KIND_MAPPINGS: ValueMappingDef[] = [
 /**
  * alert_events.delivery (one outcome per channel) as one readable cell: "slack: delivered; email: failed (SMTP
  * 550 mailbox unavailable)". Channels that are not configured are left out; when none took the alert it reads
- * "not configured", and a silenced alert reads "silenced". A failure's detail is clipped to keep the table narrow.
+ * "not configured", and a silenced alert reads "silenced". An alert recorded as it fired, before the fleet has
+ * delivered it (an empty list: a grouped follow-up waits for its window), reads "pending". A failure's detail is
+ * clipped to keep the table narrow.
  */
-const DELIVERY_SQL = `CASE WHEN silenced THEN 'silenced' ELSE coalesce((
+const DELIVERY_SQL = `CASE WHEN silenced THEN 'silenced'
+  WHEN jsonb_typeof(delivery) = 'array' AND jsonb_array_length(delivery) = 0 THEN 'pending'
+  ELSE coalesce((
     SELECT string_agg(
       (d->>'channel') || ': ' || (d->>'status')
         || CASE WHEN d->>'status' = 'delivered' AND jsonb_typeof(d->'attempts') = 'number' AND (d->>'attempts')::numeric > 1 THEN ' after ' || (d->>'attempts') || ' attempts' ELSE '' END
@@ -156,6 +160,7 @@ const DELIVERY_SQL = `CASE WHEN silenced THEN 'silenced' ELSE coalesce((
 const DELIVERY_MAPPINGS: ValueMappingDef[] = [
   { value: 'not configured', text: 'not configured', color: 'orange' },
   { value: 'silenced', text: 'silenced', color: 'text' },
+  { value: 'pending', text: 'pending', color: 'blue' },
 ];
 
 export const RETAILER_VARIABLE: VariableDef = {

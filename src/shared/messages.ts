@@ -69,6 +69,8 @@ export interface RetailerCarry {
   pendingRuns: RunSummary[];
   pendingAlerts: AlertEvent[];
   pendingActions: OperatorActionInput[];
+  /** Alert events fired but not yet recorded in alert_events (absent in runs before ALERT_AT_FIRE_PATCH). */
+  pendingAlertRows?: AlertEvent[];
   statusDirty: boolean;
   searchAttributes: boolean;
 }

@@ -138,6 +138,14 @@ export const LOCAL_ACTIVITIES_PATCH = 'local-activities-v1';
  * deadline on the timer and Schedule describes at it, so new commands. Needs the missed-run rule's patch.
  */
 export const RUN_OPEN_PATCH = 'run-open-duration-v1';
+/**
+ * patched(): an alert event is recorded in `alert_events` by the monitor that fires it, in the same persistence
+ * batch as its status (delivery still pending: the fleet completes the row when it has delivered), and the
+ * stale diagnosis and the hand-over to the fleet run as local activities. Issue 8: 1,000 retailers going stale
+ * together are each recorded within seconds of the deadline, not after the fleet's 30 s group window, and an
+ * alert reaches the fleet without two activity tasks. Needs LOCAL_ACTIVITIES_PATCH.
+ */
+export const ALERT_AT_FIRE_PATCH = 'alert-rows-at-fire-v1';
 
 /** Why an operator command was refused (thrown from an Update handler; the validator catches most earlier). */
 function refuse(message: string, type = 'InvalidCommand'): ApplicationFailure {
@@ -168,10 +176,15 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   const startUp = local ? fleetLocal : fleet;
   const schedules = local ? temporalLocal : temporal;
   if (missedRunOn && patched(RUN_OPEN_PATCH)) monitor.enableOpenRunCheck();
+  const alertAtFire = local && patched(ALERT_AT_FIRE_PATCH);
+  const handOver = alertAtFire ? fleetLocal : fleet;
+  const diagnosis = alertAtFire ? temporalLocal : temporal;
 
   const pendingRuns: RunSummary[] = carried?.pendingRuns ?? [];
   const pendingAlerts: AlertEvent[] = carried?.pendingAlerts ?? [];
   const pendingActions: OperatorActionInput[] = carried?.pendingActions ?? [];
+  /** Alert events not yet recorded in alert_events (behind ALERT_AT_FIRE_PATCH; the fleet completes each row). */
+  const pendingAlertRows: AlertEvent[] = carried?.pendingAlertRows ?? [];
   let statusDirty = carried?.statusDirty ?? true;
   let settingsDirty = false;
   let searchAttributes = carried?.searchAttributes ?? false;
@@ -181,8 +194,8 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   /** Set once the drain has written what was queued when it began: the loops start no new batch. */
   let frozen = false;
   /** How much was ever queued / written (this run), so a waiter can wait for "what was queued when I came". */
-  const queued = { runs: pendingRuns.length, alerts: pendingAlerts.length, actions: pendingActions.length };
-  const done = { runs: 0, alerts: 0, actions: 0 };
+  const queued = { runs: pendingRuns.length, alerts: pendingAlerts.length, actions: pendingActions.length, alertRows: pendingAlertRows.length };
+  const done = { runs: 0, alerts: 0, actions: 0, alertRows: 0 };
   let wakeTimer = false;
   let armedDeadline: number | undefined;
 
@@ -190,6 +203,10 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     if (alerts.length === 0) return;
     pendingAlerts.push(...alerts);
     queued.alerts += alerts.length;
+    if (alertAtFire) {
+      pendingAlertRows.push(...alerts);
+      queued.alertRows += alerts.length;
+    }
     statusDirty = true;
   };
   const changed = () => {
@@ -538,7 +555,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     const durations = runs.map((r) => r.finishedAt - r.startedAt).sort((a, b) => a - b);
     const lastRun = monitor.status(Date.now()).lastRun;
     try {
-      event.diagnosis = await temporal.diagnoseStale({
+      event.diagnosis = await diagnosis.diagnoseStale({
         retailer,
         schedule: lastRun?.schedule,
         lastRunAt: lastRun?.finishedAt,
@@ -555,7 +572,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
       forwarding = true;
       const batch = pendingAlerts.slice(0, LIMITS.alertsPerHandOver);
       for (const event of batch) if (event.kind === 'fire' && event.rule === 'stale' && !event.silenced && event.diagnosis === undefined) await diagnose(event);
-      await fleet.forwardAlerts({ fleetWorkflowId, events: batch });
+      await handOver.forwardAlerts({ fleetWorkflowId, events: batch });
       pendingAlerts.splice(0, batch.length);
       done.alerts += batch.length;
       forwarding = false;
@@ -583,9 +600,10 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
 
   const persistLoop = async () => {
     for (;;) {
-      await condition(() => !frozen && (pendingRuns.length > 0 || pendingActions.length > 0 || statusDirty || settingsDirty));
+      await condition(() => !frozen && (pendingRuns.length > 0 || pendingActions.length > 0 || pendingAlertRows.length > 0 || statusDirty || settingsDirty));
       persisting = true;
       const runs = pendingRuns.slice(0, LIMITS.runsPerBatch);
+      const alertRows = pendingAlertRows.slice(0, LIMITS.alertsPerHandOver);
       const actions = pendingActions.slice(0);
       const withSettings = settingsDirty;
       statusDirty = false;
@@ -595,13 +613,16 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
         const written = await db.persistBatch({
           runs,
           statuses: [monitor.status(now)],
-          alerts: [],
+          // Recorded as fired, delivery pending (an empty list); the fleet's write of the same event completes it.
+          alerts: alertRows.map((event) => ({ event, delivery: [] })),
           ...(actions.length ? { actions } : {}),
           ...(withSettings ? { settings: [{ retailer, ...monitor.settings() }] } : {}),
         });
         for (const q of written.quarantined) monitor.recordRejection({ at: Date.now(), reason: `quarantined ${q.table} row ${q.key}: ${q.reason}`, retailer });
         pendingRuns.splice(0, runs.length);
         pendingActions.splice(0, actions.length);
+        pendingAlertRows.splice(0, alertRows.length);
+        done.alertRows += alertRows.length;
         done.runs += runs.length;
         done.actions += actions.length;
       } catch (err) {
@@ -644,7 +665,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   // down); then no new batch starts, handlers and in-flight activities finish, and whatever arrived since
   // is carried to the next run. Waiting for empty queues instead would never end under a steady stream.
   const targets = { ...queued };
-  await condition(() => done.runs >= targets.runs && done.alerts >= targets.alerts && done.actions >= targets.actions, LIMITS.drainWaitMs);
+  await condition(() => done.runs >= targets.runs && done.alerts >= targets.alerts && done.actions >= targets.actions && done.alertRows >= targets.alertRows, LIMITS.drainWaitMs);
   frozen = true;
   await condition(() => allHandlersFinished() && !persisting && !forwarding);
   log.info('continuing as new', { retailer, carriedRuns: pendingRuns.length, carriedAlerts: pendingAlerts.length });
@@ -656,6 +677,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
       pendingRuns,
       pendingAlerts,
       pendingActions,
+      ...(pendingAlertRows.length ? { pendingAlertRows } : {}),
       statusDirty,
       searchAttributes,
     },

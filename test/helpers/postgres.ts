@@ -49,3 +49,9 @@ export async function createTestDatabase(prefix = 'im_test', opts: { migrate?: b
     },
   };
 }
+
+/**
+ * An `alert_events` row the fleet has completed with its channels' outcomes. The monitor that fires an alert
+ * writes its row first, delivery pending (an empty list), so a test that waits for rows must wait for this.
+ */
+export const deliveryRecorded = (row: { delivery: unknown }): boolean => Array.isArray(row.delivery) && row.delivery.length > 0;
