@@ -13,7 +13,9 @@
  *   `npm run cli -- status` wall time.
  * - Stale burst: N more retailers (their own fleet workflow, default 30 s group window, stale after
  *   BENCH_STALE_AFTER_SECONDS) report one success with the same finish time, so they all go stale at the
- *   same deadline: alert_events recorded_at − deadline, Slack POSTs, blocks and characters per message.
+ *   same deadline: alert_events recorded_at − deadline, Slack POSTs, blocks and characters per message. Then
+ *   the same ids against the no-op, one timer each: when the workflow task after each timer completed (the
+ *   floor for waking that many entity workflows at once on this machine).
  *
  * Every loop is bounded in count and time; only loopback is used.
  */
@@ -23,7 +25,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
+import { temporal } from '@temporalio/proto';
 import { reportIngestionRun, retailerHandle, type MonitorTarget } from '../src/client';
+import { timestampMs } from '../src/shared/duration';
+import { STALE_NOOP_PREFIX } from './bench-noop-workflow';
 import type { RunReportInput } from '../src/shared/report';
 import { ensureFleet } from '../src/worker';
 import { startCaptureServer, type Captured } from '../test/helpers/capture-server';
@@ -302,7 +307,7 @@ export async function endToEnd(s: Settings): Promise<{ rows: Row[]; cells: Row[]
     }
 
     // ---- stale burst ------------------------------------------------------------------------------------
-    let stale: { n: number; sendS: number; deadline: number; recorded: number[]; posts: Captured[]; missing: number; firstPostMs?: number } | undefined;
+    let stale: { n: number; sendS: number; deadline: number; recorded: number[]; posts: Captured[]; missing: number; firstPostMs?: number; noop?: { n: number; sendS: number; woken: number[] } } | undefined;
     if (s.staleRetailers > 0 && !state.interrupted) {
       const staleFleet = `${fleetId}-stale`;
       const prefix = 'bench-stale/';
@@ -326,6 +331,42 @@ export async function endToEnd(s: Settings): Promise<{ rows: Row[]; cells: Row[]
       ).rows.map((x) => Number(x.ms));
       const posts = slack.received.filter((c) => c.at >= deadline - 1_000 && JSON.stringify(c.body).includes('stale-'));
       stale = { n: sent.sent, sendS, deadline, recorded, posts, missing: sent.sent - recorded.length, firstPostMs: posts[0] ? posts[0].at - deadline : undefined };
+
+      // The same burst against the no-op (one timer each, nothing done when it fires), after the real one so
+      // each has the machine to itself: when did each no-op's workflow task after its timer complete?
+      if (!state.interrupted) {
+        const noopPrefix = `${STALE_NOOP_PREFIX}${s.staleAfterMs}/`;
+        const noopStale: MonitorTarget = { taskQueue: noopQueue, retailerWorkflowIdPrefix: noopPrefix };
+        const nFinished = Date.now() - 1_000;
+        const nDeadline = nFinished + s.staleAfterMs;
+        log(`e2e: stale burst, no-op: the same ${fmtInt(slugs.length)} ids with one timer each (deadline in ${fmtMs(nDeadline - Date.now())})`);
+        const b = performance.now();
+        const nSent = await sendRound(dev.client, 'no-op', 3, slugs.map((slug) => successReport(slug, nFinished)), noopStale, s.growConcurrency, Math.floor(s.staleAfterMs / 1000) - 10, new Set());
+        const nSendS = (performance.now() - b) / 1000;
+        await sleepMs(Math.max(0, nDeadline - Date.now()) + 5_000);
+        const { EventType } = temporal.api.enums.v1;
+        const wokenAt = async (slug: string): Promise<number | undefined> => {
+          const events = (await retailerHandle(dev.client, slug, noopStale).fetchHistory()).events ?? [];
+          const fired = events.findIndex((e) => e.eventType === EventType.EVENT_TYPE_TIMER_FIRED);
+          const done = fired < 0 ? undefined : events.slice(fired).find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+          return done ? timestampMs(done.eventTime) : undefined;
+        };
+        const woken: number[] = [];
+        const deadlineAt = Date.now() + 120_000;
+        for (const slug of slugs.slice(0, nSent.sent)) {
+          // Poll one id until it has woken (bounded by one overall deadline), so a slow burst is still measured.
+          for (;;) {
+            const at = await wokenAt(slug).catch(() => undefined);
+            if (at !== undefined) {
+              woken.push(at - nDeadline);
+              break;
+            }
+            if (Date.now() > deadlineAt || state.interrupted) break;
+            await sleepMs(250);
+          }
+        }
+        stale.noop = { n: nSent.sent, sendS: nSendS, woken };
+      }
     }
 
     // ---- histories: events per report (a sample of chains) ---------------------------------------------
@@ -421,6 +462,15 @@ export async function endToEnd(s: Settings): Promise<{ rows: Row[]; cells: Row[]
           `first POST ${stale.firstPostMs === undefined ? '—' : fmtMs(stale.firstPostMs)} after the deadline; messages over 50 blocks: ${sizes.filter((z) => z.blocks > 50).length}, with a text over 3,000 chars: ${sizes.filter((z) => z.longest > 3_000).length}; POST times after the deadline: ${stale.posts.map((c) => fmtMs(c.at - stale!.deadline)).join(', ')}`,
         ],
       );
+      if (stale.noop) {
+        const w = stale.noop.woken;
+        const wWithin = (ms: number) => w.filter((v) => v <= ms).length;
+        rows.push([
+          'stale burst, no-op baseline: the workflow task after each timer completed, after the deadline p50 / p99 / max',
+          w.length ? `${fmtMs(p(w, 50))} / ${fmtMs(p(w, 99))} / ${fmtMs(Math.max(...w))}` : 'none',
+          `${fmtInt(w.length)} of ${fmtInt(stale.noop.n)} woken; ≤ 1 s: ${wWithin(1_000)}, ≤ 10 s: ${wWithin(10_000)}; Temporal's floor for waking that many entity workflows at one moment on this machine (the ${fmtInt(stale.noop.n)} first reports took ${fmt(stale.noop.sendS, 1)} s)`,
+        ]);
+      }
     }
   } finally {
     log('e2e: stopping the workers, the dev server and the Slack stand-in; dropping the database');
