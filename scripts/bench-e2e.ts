@@ -20,6 +20,7 @@
  * Every loop is bounded in count and time; only loopback is used.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -61,6 +62,9 @@ import {
 } from './bench-lib';
 
 export type Row = [string, string, string?];
+
+/** '1.23 s, 0.98 s, failed after 120 s': the wall times of CLI runs. */
+const wallTimes = (runs: Array<{ ms: number; error?: string }>) => runs.map((r) => (r.error ? `failed after ${fmtMs(r.ms)}` : fmtMs(r.ms))).join(', ');
 export type Kind = RoundResult['kind'];
 
 export interface Settings {
@@ -254,21 +258,36 @@ export async function endToEnd(s: Settings): Promise<{ rows: Row[]; cells: Row[]
     const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
     const run = promisify(execFile);
     const cliEnv = { ...process.env, TEMPORAL_ADDRESS: dev.address, TEMPORAL_NAMESPACE: 'default' };
-    const timeCli = async (args: string[]) => {
+    type CliRun = { ms: number; out: string; error?: string };
+    const timeCli = async (args: string[], command: string[] = [tsx, cli]): Promise<CliRun> => {
       const a = performance.now();
       try {
-        const { stdout } = await run(tsx, [cli, '--address', dev.address, '--namespace', 'default', '--workflow-id', fleetId, ...args], { env: cliEnv, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+        const { stdout } = await run(command[0]!, [...command.slice(1), '--address', dev.address, '--namespace', 'default', '--workflow-id', fleetId, ...args], {
+          env: cliEnv,
+          timeout: 120_000,
+          maxBuffer: 64 * 1024 * 1024,
+        });
         return { ms: performance.now() - a, out: stdout };
       } catch (err) {
         return { ms: performance.now() - a, out: '', error: String(err).slice(0, 300) };
       }
     };
     const cliFloor = state.interrupted ? { ms: NaN } : await timeCli(['--help']);
-    const statusRuns: Array<{ ms: number; out: string; error?: string }> = [];
-    for (let i = 0; i < (s.quick ? 1 : 3) && !state.interrupted; i++) statusRuns.push(await timeCli(['status', '--json']));
+    const timeStatus = async (command?: string[]) => {
+      const runs: CliRun[] = [];
+      for (let i = 0; i < (s.quick ? 1 : 3) && !state.interrupted; i++) runs.push(await timeCli(['status', '--json'], command));
+      return runs;
+    };
+    const statusRuns = await timeStatus();
+    // The same from dist/ (what `npm run cli` runs; build it before the bench), and from another build
+    // (BENCH_STATUS_BEFORE_CLI: its dist/src/cli/index.js) for a before/after on the same fleet.
+    const distCli = path.join(__dirname, '..', 'dist', 'src', 'cli', 'index.js');
+    const distRuns = existsSync(distCli) ? await timeStatus([process.execPath, distCli]) : [];
+    const beforeCli = process.env.BENCH_STATUS_BEFORE_CLI;
+    const beforeRuns = beforeCli && existsSync(beforeCli) ? await timeStatus([process.execPath, beforeCli]) : [];
     const statusJson = (() => {
       try {
-        return JSON.parse(statusRuns.at(-1)?.out ?? '') as { retailers?: unknown[]; truncated?: boolean; unreadable?: unknown[] };
+        return JSON.parse(statusRuns.at(-1)?.out ?? '') as { retailers?: unknown[]; truncated?: boolean; unreadable?: unknown[]; running?: number; health?: Record<string, number>; healthyNotListed?: number };
       } catch {
         return undefined;
       }
@@ -439,9 +458,17 @@ export async function endToEnd(s: Settings): Promise<{ rows: Row[]; cells: Row[]
       ],
       [
         `\`npm run cli -- status\` at ${fleetNow} (wall, ${statusRuns.length} runs)`,
-        statusRuns.map((r) => (r.error ? `failed after ${fmtMs(r.ms)}` : fmtMs(r.ms))).join(', '),
-        `a process each (tsx); \`--help\` alone takes ${fmtMs(cliFloor.ms)} (start-up floor); ${statusJson ? `${fmtInt(statusJson.retailers?.length ?? 0)} retailers listed, truncated ${statusJson.truncated}, ${statusJson.unreadable?.length ?? 0} unreadable` : `no JSON${statusRuns.at(-1)?.error ? `: ${statusRuns.at(-1)!.error}` : ''}`}`,
+        wallTimes(statusRuns),
+        `a process each (tsx); \`--help\` alone takes ${fmtMs(cliFloor.ms)} (start-up floor); ${
+          statusJson
+            ? `${fmtInt(statusJson.retailers?.length ?? 0)} retailers listed, truncated ${statusJson.truncated}, ${statusJson.unreadable?.length ?? 0} unreadable${
+                statusJson.health ? `; running ${statusJson.running} by health ${JSON.stringify(statusJson.health)}, ${statusJson.healthyNotListed} healthy counted, not listed` : ''
+              }`
+            : `no JSON${statusRuns.at(-1)?.error ? `: ${statusRuns.at(-1)!.error}` : ''}`
+        }`,
       ],
+      ...(distRuns.length ? [[`the same from dist/ (node dist/src/cli/index.js status --json)`, wallTimes(distRuns), 'dist/ as built before the bench'] as Row] : []),
+      ...(beforeRuns.length ? [[`the same from BENCH_STATUS_BEFORE_CLI`, wallTimes(beforeRuns), beforeCli!] as Row] : []),
       ...mem.map(
         (m): Row => [`worker RSS ${m.at}`, `${fmtBytes(m.real.rss)} (no-op ${fmtBytes(m.noop.rss)})`, `monitor worker heap ${fmtBytes(m.real.heapUsed)}`],
       ),

@@ -24,8 +24,9 @@ import { usageError } from './errors';
 import { parseDuration } from './format';
 
 /**
- * `status` reads at most this many running retailer monitors unless --limit says otherwise (those not healthy
- * first). Each is one query; 100 keep the command within about a second at 10,000 retailers (issue 8).
+ * `status` asks at most this many running retailer monitors unless --limit says otherwise: all of them when the
+ * fleet fits, else only those not healthy (the healthy are counted through visibility). Each is one query the
+ * worker answers, often by replaying an evicted monitor (issue 8).
  */
 export const STATUS_LIMIT = 100;
 

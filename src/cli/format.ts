@@ -12,6 +12,7 @@ import { baselineSettings, type BaselineSettings } from '../rules/baseline-setti
 import type { AlertEvent, BaselineView, Health, Incident, IsoTimes, MonitorCounters, Rejection, RetailerStatus, RunSummary, Silence } from '../rules/types';
 import { UNIT_MS } from '../shared/duration';
 import type { FleetIncident, RetailerView } from '../shared/messages';
+import type { HealthTotals } from './running-monitors';
 
 /** The query shapes the CLI prints (times as ISO strings). */
 export type IncidentView = IsoTimes<Incident>;
@@ -22,12 +23,16 @@ export type FleetIncidentView = IsoTimes<FleetIncident>;
 /** One row of `status`: a retailer's view without its run list, baseline and counters. */
 export type RetailerRow = IsoTimes<RetailerStatus>;
 
-/** What `status` prints: every running retailer monitor, and the fleet's settings. */
+/**
+ * What `status` prints: the fleet's settings, the running retailer monitors it asked (all of them when they
+ * fit within --limit, else those not healthy) and the totals by health that visibility counted.
+ */
 export interface FleetStatus {
   /** The fleet workflow's id. */
   fleet: string;
   defaults: Thresholds;
   expectedRetailers: string[];
+  /** The monitors asked, by retailer. */
   retailers: RetailerRow[];
   /** Summed over the retailers shown. */
   counters: MonitorCounters;
@@ -37,10 +42,14 @@ export interface FleetStatus {
   notRunning: string[];
   /** Monitors that did not answer their query (a poisoned or stuck monitor never hides the others). */
   unreadable: { retailer: string; error: string }[];
-  /** More monitors are running than `status` reads (see --limit). */
+  /** Not every running monitor is in `retailers` / `unreadable` (the fleet is larger than --limit). */
   truncated: boolean;
   /** How many retailer monitors are running in all (a visibility count), when the server answered it. */
   running?: number;
+  /** The running monitors by health (visibility counts), where the `RetailerHealth` search attribute is registered. */
+  health?: HealthTotals;
+  /** Healthy monitors counted but neither listed nor asked: the fleet is larger than --limit (0 otherwise). */
+  healthyNotListed: number;
 }
 
 /** Epoch ms of an ISO time from a query result (undefined stays undefined). */
@@ -102,10 +111,20 @@ function cut(text: string, max: number): string {
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : text;
 }
 
+/** '10,000 running: 9,990 healthy · 7 unhealthy · 3 silenced' (and those with no health recorded yet). */
+export function formatHealthTotals(running: number, h: HealthTotals): string {
+  const parts = [`${formatCount(h.healthy)} healthy`, `${formatCount(h.unhealthy)} unhealthy`, `${formatCount(h.silenced)} silenced`];
+  if (h.unknown) parts.push(`${formatCount(h.unknown)} with no health recorded yet`);
+  return `${formatCount(running)} running: ${parts.join(' · ')}`;
+}
+
 export function renderStatus(s: FleetStatus, now: number, colour: boolean): string {
   const lines: string[] = [];
+  const shown = s.retailers.length + s.unreadable.length;
+  if (s.truncated && s.running !== undefined && s.health) lines.push(formatHealthTotals(s.running, s.health));
   if (s.retailers.length === 0) {
-    lines.push('no retailers yet: no retailer monitor is running (a monitor starts with its retailer\'s first report, or via `expect`)');
+    // A fleet larger than --limit with every monitor healthy lists none: the totals above say so.
+    if (!s.healthyNotListed) lines.push('no retailers yet: no retailer monitor is running (a monitor starts with its retailer\'s first report, or via `expect`)');
   } else {
     const t = table(['retailer', 'health', 'last run', 'last success', 'streak', 'avg SKUs', 'open incidents'], colour);
     for (const r of s.retailers) {
@@ -124,14 +143,20 @@ export function renderStatus(s: FleetStatus, now: number, colour: boolean): stri
   const c = s.counters;
   // Repeats are normal (the reconciler re-sends every failed run it finds; the monitor keeps the first by
   // runId), so they are not put beside the rejections as if something were wrong.
-  lines.push(`reports: ${c.accepted} accepted · ${c.rejected} rejected · ${c.outOfOrder} out of order · ${c.duplicates} repeats ignored (already recorded)`);
+  const counted = `${c.accepted} accepted · ${c.rejected} rejected · ${c.outOfOrder} out of order · ${c.duplicates} repeats ignored (already recorded)`;
+  if (!s.truncated) lines.push(`reports: ${counted}`);
+  else if (s.retailers.length) lines.push(`reports, the ${s.retailers.length} monitors listed: ${counted}`);
   const last = s.recentRejections[s.recentRejections.length - 1];
   if (last) lines.push(paint(`last rejection (${age(last.at, now)}${last.retailer ? `, ${last.retailer}` : ''}): ${last.reason}`, 'yellow', colour));
   if (s.notRunning.length) lines.push(paint(`expected but no monitor running: ${s.notRunning.join(', ')}`, 'yellow', colour));
   for (const u of s.unreadable) lines.push(paint(`${u.retailer}: monitor did not answer (${u.error})`, 'red', colour));
-  if (s.truncated) {
+  if (s.truncated && s.health && s.running !== undefined) {
+    const notHealthy = s.running - s.health.healthy;
+    if (s.healthyNotListed) lines.push(`${formatCount(s.healthyNotListed)} healthy monitors are counted, not listed (more than --limit are running); \`retailer <r>\` shows one`);
+    if (shown < notHealthy) lines.push(paint(`only ${formatCount(shown)} of ${formatCount(notHealthy)} monitors not healthy are shown, unhealthy first (--limit)`, 'yellow', colour));
+  } else if (s.truncated) {
     const of = s.running !== undefined ? ` of ${s.running}` : '';
-    lines.push(paint(`only ${s.retailers.length + s.unreadable.length}${of} running monitors are shown, those not healthy first (--limit)`, 'yellow', colour));
+    lines.push(paint(`only ${shown}${of} running monitors are shown, those not healthy first (--limit)`, 'yellow', colour));
   }
   return lines.join('\n');
 }

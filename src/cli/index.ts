@@ -62,8 +62,8 @@ export function buildProgram(): Command {
 
   program
     .command('status')
-    .description('health of every retailer (each running retailer monitor, found through Temporal visibility), and report counters')
-    .option('--limit <n>', 'read at most this many retailer monitors', String(STATUS_LIMIT))
+    .description('health of the fleet: running retailer monitors counted by health (Temporal visibility), those not healthy listed, and report counters')
+    .option('--limit <n>', 'ask at most this many retailer monitors; over it only those not healthy are listed, the healthy counted', String(STATUS_LIMIT))
     .action((o: { limit: string }, cmd: Command) => {
       const { g, out } = ctx(cmd);
       if (!/^\d+$/.test(o.limit) || Number(o.limit) < 1) throw usageError(`--limit: "${o.limit}" is not a positive whole number`);

@@ -4,12 +4,12 @@
  *
  * - `retailer <r>`: the retailer monitor's `retailer` query.
  * - `incidents`, `alerts`: the fleet's list, each incident completed from its retailer's monitor.
- * - `status`: the fleet's settings, then every *running* retailer monitor found through Temporal visibility
- *   (`WorkflowType = 'retailerMonitorWorkflow' AND ExecutionStatus = 'Running'`, at most --limit), each
- *   asked for its state. Temporal only, like every other command (no database access needed); a monitor
- *   that does not answer is listed as such and never hides the others.
+ * - `status`: the fleet's settings, the running retailer monitors counted by health through Temporal
+ *   visibility, and those worth a query asked for their state (src/cli/running-monitors.ts: all of them when
+ *   the fleet fits within --limit, otherwise only those not healthy). Temporal only, like every other
+ *   command (no database access needed); a monitor that does not answer is listed as such and never hides
+ *   the others.
  */
-import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { UnknownRetailerError } from '../../client';
 import type { IsoTimes, MonitorCounters, Rejection } from '../../rules/types';
@@ -21,14 +21,13 @@ import {
   retailerAlertsQuery,
   retailerIncidentsQuery,
   retailerQuery,
-  SEARCH_ATTRIBUTES,
   type RetailerView,
 } from '../../shared/messages';
 import { slugSchema } from '../../shared/operator';
-import { runningRetailerMonitorsQuery } from '../../shared/visibility';
 import { type GlobalOptions, Output, type Temporal, withTemporal } from '../context';
 import { STATUS_LIMIT } from '../args';
 import { EXIT, notFound } from '../errors';
+import { runningMonitors, type RunningMonitors } from '../running-monitors';
 import { temporalError } from '../temporal-errors';
 import {
   type AlertView,
@@ -109,45 +108,15 @@ async function askEach<T>(t: Temporal, retailers: string[], ask: (h: ReturnType<
   return new Map(retailers.map((r, i) => [r, answers[i]!]));
 }
 
-/**
- * Retailers with a running monitor, from visibility (eventually consistent: a second or so behind): those not
- * healthy first (the `RetailerHealth` search attribute, where it is registered), then the others, at most
- * `limit`; and how many are running in all (one count request).
- */
-async function runningRetailers(client: Client, limit: number, prefix: string): Promise<{ retailers: string[]; truncated: boolean; running?: number }> {
-  const query = runningRetailerMonitorsQuery(prefix);
-  const found = new Set<string>();
-  const collect = async (q: string) => {
-    for await (const wf of client.workflow.list({ query: q, pageSize: Math.min(limit + 1, 1000) })) {
-      if (!wf.workflowId.startsWith(prefix)) continue;
-      found.add(wf.workflowId.slice(prefix.length));
-      if (found.size > limit) break;
-    }
-  };
-  try {
-    await collect(`${query} AND ${SEARCH_ATTRIBUTES.health} != 'healthy'`);
-  } catch {
-    // The search attribute is not registered on this server: no order, the list below has them all.
-  }
-  if (found.size <= limit) await collect(query);
-  const running = await client.workflow.count(query).then(
-    (c) => c.count,
-    () => undefined,
-  );
-  const unhealthyFirst = [...found];
-  const shown = unhealthyFirst.slice(0, limit).sort();
-  return { retailers: shown, truncated: found.size > limit || (running !== undefined && running > shown.length), ...(running !== undefined ? { running } : {}) };
-}
-
 const ZERO: MonitorCounters = { accepted: 0, rejected: 0, duplicates: 0, outOfOrder: 0 };
 
-/** The fleet overview from the fleet's settings and each monitor's view. Pure. */
+/** The fleet overview from the fleet's settings, each asked monitor's view and what visibility counted. Pure. */
 export function summariseFleet(
   fleet: { workflowId: string; defaults: FleetStatus['defaults']; expectedRetailers: string[] },
   views: Array<{ retailer: string; view?: RetailerView; error?: string }>,
-  truncated: boolean,
-  running?: number,
+  counted: Omit<RunningMonitors, 'retailers' | 'healthyNotListed'> & { healthyNotListed?: number },
 ): FleetStatus {
+  const { truncated, running, health, healthyNotListed = 0 } = counted;
   const counters = { ...ZERO };
   const rejections: IsoTimes<Rejection>[] = [];
   const retailers: RetailerRow[] = [];
@@ -176,21 +145,26 @@ export function summariseFleet(
     unreadable,
     truncated,
     ...(running !== undefined ? { running } : {}),
+    ...(health ? { health } : {}),
+    healthyNotListed,
   };
 }
 
 export async function status(g: GlobalOptions, out: Output, o: { limit?: number } = {}): Promise<void> {
   const limit = o.limit ?? STATUS_LIMIT;
   const s = await withTemporal(g, async (t) => {
-    // The fleet first: a missing fleet, or a worker that answers nothing, is reported at once.
+    // Visibility (counts, then the list) meanwhile; the fleet first: a missing fleet, or a worker that answers
+    // nothing, is reported at once.
+    const listing = t.call(() => runningMonitors(t.client, limit, t.monitors.retailerWorkflowIdPrefix ?? DEFAULTS.retailerWorkflowIdPrefix));
+    listing.catch(() => undefined); // reported below, unless the fleet's error comes first
     const config = await t.call(() => t.fleet().query(fleetConfigQuery));
-    const { retailers, truncated, running } = await t.call(() => runningRetailers(t.client, limit, t.monitors.retailerWorkflowIdPrefix ?? DEFAULTS.retailerWorkflowIdPrefix));
+    const { retailers, ...counted } = await listing;
     const answers = await askEach(t, retailers, (h) => h.query(retailerQuery));
     const views = retailers
       .map((retailer) => ({ retailer, answer: answers.get(retailer)! }))
       .filter(({ answer }) => answer.ok || !answer.gone) // closed between the list and the query
       .map(({ retailer, answer }) => (answer.ok ? { retailer, view: answer.value } : { retailer, error: answer.error }));
-    return summariseFleet({ workflowId: g.workflowId, ...config }, views, truncated, running);
+    return summariseFleet({ workflowId: g.workflowId, ...config }, views, counted);
   });
   out.result(() => renderStatus(s, Date.now(), out.colour), s);
 }
