@@ -170,6 +170,17 @@ function reportTraceInterceptors(): { inbound: WorkflowInboundCallsInterceptor; 
     byRunId.set(runId, ctx);
     if (byRunId.size > REMEMBERED_REPORTS) byRunId.delete(byRunId.keys().next().value!);
   };
+  /** Run `schedule` inside the trace of the first event's report, when it is a hand-over and one is known. */
+  const inReportContext = <T>(input: { activityType: string; args: unknown[] }, schedule: () => T): T => {
+    if (input.activityType !== HAND_OVER_ACTIVITY) return schedule();
+    const events = (input.args[0] as { events?: unknown } | undefined)?.events;
+    for (const e of Array.isArray(events) ? events : []) {
+      const id = runIdOf(e);
+      const ctx = id === undefined ? undefined : byRunId.get(id);
+      if (ctx) return otel.context.with(ctx, schedule);
+    }
+    return schedule();
+  };
   return {
     inbound: {
       handleUpdate(input, next) {
@@ -182,16 +193,9 @@ function reportTraceInterceptors(): { inbound: WorkflowInboundCallsInterceptor; 
       },
     },
     outbound: {
-      scheduleActivity(input, next) {
-        if (input.activityType !== HAND_OVER_ACTIVITY) return next(input);
-        const events = (input.args[0] as { events?: unknown } | undefined)?.events;
-        for (const e of Array.isArray(events) ? events : []) {
-          const id = runIdOf(e);
-          const ctx = id === undefined ? undefined : byRunId.get(id);
-          if (ctx) return otel.context.with(ctx, () => next(input));
-        }
-        return next(input);
-      },
+      // The hand-over is a regular activity in older histories and a local one since alert-rows-at-fire-v1.
+      scheduleActivity: (input, next) => inReportContext(input, () => next(input)),
+      scheduleLocalActivity: (input, next) => inReportContext(input, () => next(input)),
     },
   };
 }
