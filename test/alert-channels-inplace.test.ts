@@ -142,6 +142,8 @@ describe('Slack bot mode and PagerDuty on a dev server with Postgres', () => {
         const root = slack.roots().find((m) => m.text.includes('happy-mart'));
         return root && root.versions.length === 2 && slack.replies(root.ts).length === 2 && pd.accepted().some((c) => c.body.dedup_key === id && c.body.event_action === 'resolve');
       }, 90_000);
+      // The fleet records each delivery after sending it: wait for the rows while its worker still runs.
+      await rowsOf(id, 3);
       return id;
     });
 
