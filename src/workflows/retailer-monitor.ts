@@ -146,6 +146,8 @@ export const RUN_OPEN_PATCH = 'run-open-duration-v1';
  * alert reaches the fleet without two activity tasks. Needs LOCAL_ACTIVITIES_PATCH.
  */
 export const ALERT_AT_FIRE_PATCH = 'alert-rows-at-fire-v1';
+/** Whether new runs take ALERT_AT_FIRE_PATCH: off, see where it is read. */
+export const ALERT_AT_FIRE_ENABLED = false;
 
 /** Why an operator command was refused (thrown from an Update handler; the validator catches most earlier). */
 function refuse(message: string, type = 'InvalidCommand'): ApplicationFailure {
@@ -176,7 +178,10 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   const startUp = local ? fleetLocal : fleet;
   const schedules = local ? temporalLocal : temporal;
   if (missedRunOn && patched(RUN_OPEN_PATCH)) monitor.enableOpenRunCheck();
-  const alertAtFire = local && patched(ALERT_AT_FIRE_PATCH);
+  // Switched off (stop 15): a full test run found a nondeterminism replaying a monitor after a restart
+  // ("UpsertWorkflowSearchAttributesMachine does not handle TimerStarted") once the hand-over ran as a local
+  // activity beside persistBatch. Until that is understood, no run takes this patch (no marker is written).
+  const alertAtFire = ALERT_AT_FIRE_ENABLED && local && patched(ALERT_AT_FIRE_PATCH);
   const handOver = alertAtFire ? fleetLocal : fleet;
   const diagnosis = alertAtFire ? temporalLocal : temporal;
 
