@@ -30,6 +30,7 @@ import { temporal } from '@temporalio/proto';
 import { reportIngestionRun, retailerHandle, type MonitorTarget } from '../src/client';
 import { timestampMs } from '../src/shared/duration';
 import { STALE_NOOP_PREFIX } from './bench-noop-workflow';
+import { replayCheck } from './replay-check';
 import type { RunReportInput } from '../src/shared/report';
 import { ensureFleet } from '../src/worker';
 import { startCaptureServer, type Captured } from '../test/helpers/capture-server';
@@ -501,6 +502,18 @@ export async function endToEnd(s: Settings): Promise<{ rows: Row[]; cells: Row[]
           `${fmtInt(w.length)} of ${fmtInt(stale.noop.n)} woken; ≤ 1 s: ${wWithin(1_000)}, ≤ 10 s: ${wWithin(10_000)}; Temporal's floor for waking that many entity workflows at one moment on this machine (the ${fmtInt(stale.noop.n)} first reports took ${fmt(stale.noop.sendS, 1)} s)`,
         ]);
       }
+    }
+    // ---- replay check: every monitor and fleet history this run produced, against the code it ran ------------
+    const replayLimit = envInt('BENCH_REPLAY_LIMIT', 1_000, 0, 20_000);
+    if (replayLimit > 0) {
+      log(`e2e: replaying up to ${fmtInt(replayLimit)} of the histories on ${taskQueue} against the workflow bundle (nondeterminism check)`);
+      const rc = await replayCheck(dev.client, `TaskQueue = '${taskQueue}'`, replayLimit);
+      rows.push([
+        'replay check: histories of this run replayed against the code that ran them',
+        `${fmtInt(rc.replayed)} replayed, ${rc.failed.length} nondeterministic`,
+        rc.failed.length ? rc.failed.slice(0, 3).map((f) => `${f.workflowId}: ${f.error}`).join(' | ') : `${fmt(rc.seconds, 1)} s; BENCH_REPLAY_LIMIT bounds it (0: skip)`,
+      ]);
+      if (rc.failed.length) for (const f of rc.failed.slice(0, 10)) console.error(`replay check: ${f.workflowId}: ${f.error}`);
     }
   } finally {
     log('e2e: stopping the workers, the dev server and the Slack stand-in; dropping the database');

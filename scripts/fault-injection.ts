@@ -58,6 +58,7 @@ import { InvalidRunReportError, type RunReportInput } from '../src/shared/report
 import { searchAttributeArgs } from '../src/stack/temporal-server';
 import { ensureFleet } from '../src/worker';
 import { temporalCliPath } from '../test/helpers/temporal';
+import { replayCheck } from './replay-check';
 
 const execFileP = promisify(execFile);
 const REPO = path.join(__dirname, '..');
@@ -1100,6 +1101,9 @@ async function evaluate(name: string, e: Env, streams: Stream[], stats: DriveSta
   if (sec.errors.length) problems.push(`secret scan incomplete: ${sec.errors.slice(0, 5).join('; ')}`);
   if (settled.settledAfterMs === undefined) problems.push(`not settled within ${secs(SETTLE_MAX_MS)} of the last verdict`);
   if (!settled.quiet) notes.push('POSTs or alert rows were still changing at the end of the quiet period');
+  // Every history the scenario produced replays on the workflow code that ran it (kills and restarts included).
+  const rc = await replayCheck(e.client, `TaskQueue = '${e.taskQueue}'`, 500);
+  if (rc.failed.length) problems.push(`replay check: ${rc.failed.length} nondeterministic: ${rc.failed.slice(0, 3).map((f) => `${f.workflowId}: ${f.error}`).join(' | ')}`);
   const lat = [...stats.latencies].sort((a, b) => a - b);
   const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
   const slackDupCrash = slack.duplicates.filter((d) => !d.explanation.includes('NOT next to')).length;
@@ -1116,6 +1120,7 @@ async function evaluate(name: string, e: Env, streams: Stream[], stats: DriveSta
     ['webhook stand-in', `${hook.posts200} POSTs answered 200, ${hook.posts429} answered 429; each expected event id once: ${hook.missing.length === 0 && hook.duplicates.length === 0 ? 'yes' : 'no'} (missing ${hook.missing.length}, duplicates ${hook.duplicates.length}, ${hookDupCrash} at a worker kill); resolve before fire ${hook.orderViolations.length}`],
     ['Retry-After (2 s)', `${ra.limited} POST(s) answered 429, ${ra.retried} retried, gap ${secs(ra.minGapMs)} .. ${secs(ra.maxGapMs)}, early ${ra.early}`],
     ['settled', `${settled.settledAfterMs === undefined ? 'NOT' : secs(settled.settledAfterMs)} after the last verdict${kills.length ? ` (${secs(settled.settledAt === undefined ? undefined : settled.settledAt - kills[kills.length - 1]!)} after the last kill)` : ''}; then ${secs(QUIET_MS)} quiet: ${settled.quiet ? 'yes' : 'no'}`],
+    ['replay check', `${rc.replayed} histories replayed in ${secs(rc.seconds * 1_000)}, ${rc.failed.length} nondeterministic`],
     ['load average (1 min) at end', os.loadavg()[0]!.toFixed(1)],
     ['secret marker', `histories ${sec.historyHits.length} hits (${sec.runs} runs, ${sec.events} events); queries ${sec.queryHits.length} (${sec.queries}); logs ${sec.logHits.length} (${(sec.logBytes / 1024).toFixed(0)} KiB); tables ${sec.tableHits.length} (${sec.tableRows} rows)`],
   ];

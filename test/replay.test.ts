@@ -9,7 +9,7 @@ import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@t
 import { workflowInterceptorModules, workflowPreloadModules } from '../src/worker';
 import { quietRuntime } from './helpers/temporal';
 import { CONSOLE_CHANNEL_PATCH, PAGERDUTY_CHANNEL_PATCH } from '../src/workflows/fleet-monitor';
-import { ACK_NOTICE_PATCH, ALERT_AT_FIRE_ENABLED, BASELINES_PATCH, FLAP_CONTROL_PATCH, LOCAL_ACTIVITIES_PATCH, MISSED_RUN_PATCH, RUN_OPEN_PATCH } from '../src/workflows/retailer-monitor';
+import { ACK_NOTICE_PATCH, ALERT_AT_FIRE_ENABLED, ALERT_AT_FIRE_PATCH, BASELINES_PATCH, FLAP_CONTROL_PATCH, LOCAL_ACTIVITIES_PATCH, MISSED_RUN_PATCH, RUN_OPEN_PATCH } from '../src/workflows/retailer-monitor';
 
 quietRuntime(); // quiet: replay workers log their state at INFO
 
@@ -85,12 +85,12 @@ function patchIds(prefix: string): string[] {
 }
 
 it('the newest recorded histories take every patch the workflows have, so each patched branch is replayed', () => {
-  // ALERT_AT_FIRE_PATCH is switched off (ALERT_AT_FIRE_ENABLED): no history takes it until it is back on.
-  expect(ALERT_AT_FIRE_ENABLED).toBe(false);
-  expect(patchIds('retailer-v6')).toEqual(
-    [BASELINES_PATCH, FLAP_CONTROL_PATCH, ACK_NOTICE_PATCH, MISSED_RUN_PATCH, LOCAL_ACTIVITIES_PATCH, RUN_OPEN_PATCH].sort(),
+  // ALERT_AT_FIRE_ENABLED is the switch for ALERT_AT_FIRE_PATCH: on, the newest set must take it.
+  expect(ALERT_AT_FIRE_ENABLED).toBe(true);
+  expect(patchIds('retailer-v7')).toEqual(
+    [BASELINES_PATCH, FLAP_CONTROL_PATCH, ACK_NOTICE_PATCH, MISSED_RUN_PATCH, LOCAL_ACTIVITIES_PATCH, RUN_OPEN_PATCH, ALERT_AT_FIRE_PATCH].sort(),
   );
-  expect(patchIds('fleet-v6')).toEqual([CONSOLE_CHANNEL_PATCH, PAGERDUTY_CHANNEL_PATCH].sort());
+  expect(patchIds('fleet-v7')).toEqual([CONSOLE_CHANNEL_PATCH, PAGERDUTY_CHANNEL_PATCH].sort());
 });
 
 it.each(files)('%s replays with the same commands and the same activity inputs', async (file) => {

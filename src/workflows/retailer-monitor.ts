@@ -146,8 +146,8 @@ export const RUN_OPEN_PATCH = 'run-open-duration-v1';
  * alert reaches the fleet without two activity tasks. Needs LOCAL_ACTIVITIES_PATCH.
  */
 export const ALERT_AT_FIRE_PATCH = 'alert-rows-at-fire-v1';
-/** Whether new runs take ALERT_AT_FIRE_PATCH: off, see where it is read. */
-export const ALERT_AT_FIRE_ENABLED = false;
+/** Whether new runs take ALERT_AT_FIRE_PATCH (a switch: false makes new runs behave as before it). */
+export const ALERT_AT_FIRE_ENABLED = true;
 
 /** Why an operator command was refused (thrown from an Update handler; the validator catches most earlier). */
 function refuse(message: string, type = 'InvalidCommand'): ApplicationFailure {
@@ -178,12 +178,25 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   const startUp = local ? fleetLocal : fleet;
   const schedules = local ? temporalLocal : temporal;
   if (missedRunOn && patched(RUN_OPEN_PATCH)) monitor.enableOpenRunCheck();
-  // Switched off (stop 15): a full test run found a nondeterminism replaying a monitor after a restart
-  // ("UpsertWorkflowSearchAttributesMachine does not handle TimerStarted") once the hand-over ran as a local
-  // activity beside persistBatch. Until that is understood, no run takes this patch (no marker is written).
+  // Once switched off (stop 15): a full test run found a nondeterminism replaying a monitor after a restart
+  // ("UpsertWorkflowSearchAttributesMachine does not handle TimerStarted") with the hand-over as a local
+  // activity beside persistBatch. Now the local activities take turns (inLane below), and the bench replays
+  // every history it produced (scripts/replay-check.ts). ALERT_AT_FIRE_ENABLED stays as the switch.
   const alertAtFire = ALERT_AT_FIRE_ENABLED && local && patched(ALERT_AT_FIRE_PATCH);
-  const handOver = alertAtFire ? fleetLocal : fleet;
-  const diagnosis = alertAtFire ? temporalLocal : temporal;
+  /**
+   * With ALERT_AT_FIRE_PATCH the monitor has three loops that call local activities; they take turns (one
+   * local activity of this monitor at a time, in the order asked), so a replay never depends on which of
+   * two concurrent local activities finished first. The wait is one short Postgres write at most.
+   */
+  let lane: Promise<unknown> = Promise.resolve();
+  const inLane = <T>(call: () => Promise<T>): Promise<T> => {
+    if (!alertAtFire) return call();
+    const turn = lane.then(call);
+    lane = turn.catch(() => undefined);
+    return turn;
+  };
+  const handOver: Pick<FleetActivities, 'forwardAlerts'> = alertAtFire ? { forwardAlerts: (req) => inLane(() => fleetLocal.forwardAlerts(req)) } : fleet;
+  const diagnosis: Pick<TemporalActivities, 'diagnoseStale'> = alertAtFire ? { diagnoseStale: (req) => inLane(() => temporalLocal.diagnoseStale(req)) } : temporal;
 
   const pendingRuns: RunSummary[] = carried?.pendingRuns ?? [];
   const pendingAlerts: AlertEvent[] = carried?.pendingAlerts ?? [];
@@ -591,7 +604,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
       await condition(() => !frozen && monitor.scheduleRequest() !== undefined);
       const req = monitor.scheduleRequest()!;
       try {
-        const facts = await schedules.describeIngestionSchedule({ retailer, ...(req.scheduleId ? { schedule: req.scheduleId } : {}), ...(req.kind === 'check' ? { check: true } : {}) });
+        const facts = await inLane(() => schedules.describeIngestionSchedule({ retailer, ...(req.scheduleId ? { schedule: req.scheduleId } : {}), ...(req.kind === 'check' ? { check: true } : {}) }));
         queueAlerts(monitor.applyScheduleFacts(req, facts, Date.now()));
       } catch (err) {
         log.warn('could not describe the Schedule; the missed-run check is retried later', { retailer, error: causeOf(err) });
@@ -615,14 +628,14 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
       settingsDirty = false;
       const now = Date.now();
       try {
-        const written = await db.persistBatch({
+        const written = await inLane(() => db.persistBatch({
           runs,
           statuses: [monitor.status(now)],
           // Recorded as fired, delivery pending (an empty list); the fleet's write of the same event completes it.
           alerts: alertRows.map((event) => ({ event, delivery: [] })),
           ...(actions.length ? { actions } : {}),
           ...(withSettings ? { settings: [{ retailer, ...monitor.settings() }] } : {}),
-        });
+        }));
         for (const q of written.quarantined) monitor.recordRejection({ at: Date.now(), reason: `quarantined ${q.table} row ${q.key}: ${q.reason}`, retailer });
         pendingRuns.splice(0, runs.length);
         pendingActions.splice(0, actions.length);
