@@ -1293,6 +1293,8 @@ async function scenarioPostgresOutage(pg: PrivatePostgres): Promise<Outcome> {
   const figures: Array<[string, string]> = [
     ['outage', downAt === undefined ? 'did not happen' : `pg_ctl stop -m fast → start: ${secs((upAt ?? Date.now()) - downAt)}; ${verdictsDuring} verdicts came back while Postgres was down`],
     ['backlog written after Postgres returned', `runs: ${secs(backlogRunsMs)} (${backlogRuns} runs verdicted before it returned); alert events: ${secs(backlogAlertsMs)} (${backlogAlerts})`],
+    // Alerting does not need Postgres: the stand-ins should keep getting alerts while it is down.
+    ['alert POSTs while Postgres was down', downAt === undefined ? 'n/a' : `${e.standIn.posts.filter((p) => p.at >= downAt! && p.at <= (upAt ?? Date.now())).length} (Slack and webhook stand-ins)`],
   ];
   return evaluate(name, e, streams, stats, [], { figures, notes: [], problems: downAt === undefined ? ['the outage did not happen'] : [] }, startedAt);
 }

@@ -117,6 +117,8 @@ export const LIMITS = {
   alertsPerHandOver: 50,
   /** While draining for continue-as-new, wait this long for Postgres before carrying the queue over. */
   drainWaitMs: 5 * 60_000,
+  /** A hand-over waits this long for the monitor's local-activity lane, then goes as regular activities. */
+  laneWaitMs: 2_000,
 };
 
 /**
@@ -189,14 +191,33 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
    * two concurrent local activities finished first. The wait is one short Postgres write at most.
    */
   let lane: Promise<unknown> = Promise.resolve();
+  let laneBusy = false;
   const inLane = <T>(call: () => Promise<T>): Promise<T> => {
     if (!alertAtFire) return call();
-    const turn = lane.then(call);
+    const turn = lane.then(async () => {
+      laneBusy = true;
+      try {
+        return await call();
+      } finally {
+        laneBusy = false;
+      }
+    });
     lane = turn.catch(() => undefined);
     return turn;
   };
-  const handOver: Pick<FleetActivities, 'forwardAlerts'> = alertAtFire ? { forwardAlerts: (req) => inLane(() => fleetLocal.forwardAlerts(req)) } : fleet;
-  const diagnosis: Pick<TemporalActivities, 'diagnoseStale'> = alertAtFire ? { diagnoseStale: (req) => inLane(() => temporalLocal.diagnoseStale(req)) } : temporal;
+  /**
+   * How the next hand-over goes: as local activities in the lane, or, when the lane has been held for
+   * LIMITS.laneWaitMs (a persistBatch retrying while Postgres is down), as regular activities, so an alert
+   * never waits for Postgres.
+   */
+  const handOverRoute = async (): Promise<{ handOver: Pick<FleetActivities, 'forwardAlerts'>; diagnosis: Pick<TemporalActivities, 'diagnoseStale'> }> => {
+    if (laneBusy) await condition(() => !laneBusy, LIMITS.laneWaitMs);
+    if (laneBusy) return { handOver: fleet, diagnosis: temporal };
+    return {
+      handOver: { forwardAlerts: (req) => inLane(() => fleetLocal.forwardAlerts(req)) },
+      diagnosis: { diagnoseStale: (req) => inLane(() => temporalLocal.diagnoseStale(req)) },
+    };
+  };
 
   const pendingRuns: RunSummary[] = carried?.pendingRuns ?? [];
   const pendingAlerts: AlertEvent[] = carried?.pendingAlerts ?? [];
@@ -568,7 +589,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
 
   // ---- hand-over loop: alert events to the fleet workflow, in order ---------------------------------
 
-  const diagnose = async (event: AlertEvent) => {
+  const diagnose = async (event: AlertEvent, diagnosis: Pick<TemporalActivities, 'diagnoseStale'>) => {
     const runs = monitor.recentRuns().filter((r) => r.status === 'success');
     const durations = runs.map((r) => r.finishedAt - r.startedAt).sort((a, b) => a - b);
     const lastRun = monitor.status(Date.now()).lastRun;
@@ -588,8 +609,10 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     for (;;) {
       await condition(() => pendingAlerts.length > 0 && !frozen);
       forwarding = true;
+      // Without the patch: no await here, so the commands keep the order recorded histories have.
+      const { handOver, diagnosis } = alertAtFire ? await handOverRoute() : { handOver: fleet, diagnosis: temporal };
       const batch = pendingAlerts.slice(0, LIMITS.alertsPerHandOver);
-      for (const event of batch) if (event.kind === 'fire' && event.rule === 'stale' && !event.silenced && event.diagnosis === undefined) await diagnose(event);
+      for (const event of batch) if (event.kind === 'fire' && event.rule === 'stale' && !event.silenced && event.diagnosis === undefined) await diagnose(event, diagnosis);
       await handOver.forwardAlerts({ fleetWorkflowId, events: batch });
       pendingAlerts.splice(0, batch.length);
       done.alerts += batch.length;
