@@ -7,8 +7,8 @@
  *
  *   npx tsx scripts/replay-check.ts [--address 127.0.0.1:7233] [--query "WorkflowType = 'retailerMonitorWorkflow'"] [--limit 2000]
  *
- * The end-to-end bench calls `replayCheck` on its dev server before it stops it. Bounded: at most `limit`
- * histories, fetched 8 at a time.
+ * The end-to-end bench and each fault-injection scenario call `replayCheck` before they stop their server.
+ * Bounded: at most `limit` histories, fetched 8 at a time while they are replayed.
  */
 import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
@@ -29,18 +29,15 @@ export async function replayCheck(client: Client, query: string, limit = 2_000):
     ids.push({ workflowId: wf.workflowId, runId: wf.runId });
     if (ids.length >= limit) break;
   }
-  const histories: Array<{ workflowId: string; history: temporal.api.history.v1.IHistory }> = [];
-  for (let i = 0; i < ids.length; i += 8) {
-    const chunk = ids.slice(i, i + 8);
-    histories.push(
-      ...(await Promise.all(chunk.map(async ({ workflowId, runId }) => ({ workflowId, history: await client.workflow.getHandle(workflowId, runId).fetchHistory() })))),
-    );
-  }
   const failed: ReplayCheck['failed'] = [];
   let replayed = 0;
   const bundle = await workflowBundle();
-  async function* source() {
-    for (const h of histories) yield h;
+  // Fetched 8 at a time as the replayer asks for them, so at most a chunk of histories is held at once.
+  async function* source(): AsyncGenerator<{ workflowId: string; history: temporal.api.history.v1.IHistory }> {
+    for (let i = 0; i < ids.length; i += 8) {
+      const chunk = ids.slice(i, i + 8);
+      yield* await Promise.all(chunk.map(async ({ workflowId, runId }) => ({ workflowId, history: await client.workflow.getHandle(workflowId, runId).fetchHistory() })));
+    }
   }
   for await (const r of Worker.runReplayHistories({ workflowBundle: bundle }, source())) {
     replayed++;

@@ -90,7 +90,7 @@ export async function reportIngestionRun(client: Client, report: RunReportInput,
   }
 }
 
-/** Attempts for a report whose Update the server rejected unprocessed (25 ms doubling: about 1.5 s in all). */
+/** Attempts for a report whose Update the server rejected unprocessed (waits of 50 ms doubling: about 1.5 s in all). */
 const UNPROCESSED_RETRIES = 6;
 
 /**

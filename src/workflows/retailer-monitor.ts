@@ -188,7 +188,8 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   /**
    * With ALERT_AT_FIRE_PATCH the monitor has three loops that call local activities; they take turns (one
    * local activity of this monitor at a time, in the order asked), so a replay never depends on which of
-   * two concurrent local activities finished first. The wait is one short Postgres write at most.
+   * two concurrent local activities finished first. Usually the wait is one short Postgres write; while
+   * Postgres is down a persistBatch holds the lane, so the hand-over does not queue behind it (handOverRoute).
    */
   let lane: Promise<unknown> = Promise.resolve();
   let laneBusy = false;
