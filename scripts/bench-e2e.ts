@@ -15,11 +15,13 @@
  *   BENCH_STALE_AFTER_SECONDS) report one success with the same finish time, so they all go stale at the
  *   same deadline: alert_events recorded_at − deadline, Slack POSTs, blocks and characters per message. Then
  *   the same ids against the no-op, one timer each: when the workflow task after each timer completed (the
- *   floor for waking that many entity workflows at once on this machine).
+ *   floor for waking that many entity workflows at once on this machine). BENCH_STALE_SPREAD_SECONDS spreads
+ *   the finish times (so the deadlines) evenly over that many seconds instead, e.g. 60 for "going stale in
+ *   the same minute"; each alert is then measured against its own retailer's deadline.
  *
  * Every loop is bounded in count and time; only loopback is used.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -82,6 +84,10 @@ export interface Settings {
   groupWindowMs: number;
   staleRetailers: number;
   staleAfterMs: number;
+  /** 0: every stale retailer has the same deadline; otherwise the deadlines are spread evenly over this long. */
+  staleSpreadMs: number;
+  /** BENCH_WORKER: how the monitor worker runs: `dist` (as users run it; full runs) or `tsx` (quick runs, no build). */
+  workerEntry: 'tsx' | 'dist';
   maxCached?: number;
 }
 
@@ -105,6 +111,8 @@ export function settings(quick: boolean): Settings {
     groupWindowMs: envInt('BENCH_GROUP_WINDOW_MS', 2_000, 500, 60_000),
     staleRetailers: envInt('BENCH_STALE_RETAILERS', quick ? 0 : 1_000, 0, 5_000),
     staleAfterMs: envInt('BENCH_STALE_AFTER_SECONDS', 150, 60, 3_600) * 1000,
+    staleSpreadMs: envInt('BENCH_STALE_SPREAD_SECONDS', 0, 0, 600) * 1000,
+    workerEntry: process.env.BENCH_WORKER === 'tsx' || process.env.BENCH_WORKER === 'dist' ? process.env.BENCH_WORKER : quick ? 'tsx' : 'dist',
     maxCached: process.env.BENCH_MAX_CACHED ? envInt('BENCH_MAX_CACHED', 0, 0, 100_000) : undefined,
   };
 }
@@ -174,10 +182,17 @@ export async function endToEnd(s: Settings): Promise<{ rows: Row[]; cells: Row[]
     const noopQueue = 'noop-bench';
     const fleetId = `ingestion-monitor-bench-${Date.now()}`;
     const cached: Record<string, string> = s.maxCached !== undefined ? { BENCH_MAX_CACHED: String(s.maxCached) } : {};
-    log('e2e: starting the monitor worker and the no-op worker (two child processes; each bundles its workflow code)');
+    if (s.workerEntry === 'dist') {
+      log('e2e: building dist/ if it is stale (the monitor worker runs from it)');
+      const built = spawnSync(process.execPath, [path.join(__dirname, 'build-if-stale.js')], { stdio: ['ignore', 'inherit', 'inherit'] });
+      if (built.status !== 0) throw new Error('building dist/ failed');
+    }
+    log(
+      `e2e: starting the monitor worker (${s.workerEntry === 'dist' ? 'plain node on dist/, prebuilt bundle' : 'tsx, bundled at start'}) and the no-op worker (tsx, bundled at start), two child processes`,
+    );
     const t0 = performance.now();
     const [child, noopChild] = await Promise.all([
-      WorkerChild.start({ BENCH_TEMPORAL_ADDRESS: dev.address, BENCH_DATABASE_URL: tdb.url, BENCH_TASK_QUEUE: taskQueue, BENCH_WORKER_MODE: 'monitor', BENCH_SLACK_URL: slack.url, ...cached }, 180_000),
+      WorkerChild.start({ BENCH_TEMPORAL_ADDRESS: dev.address, BENCH_DATABASE_URL: tdb.url, BENCH_TASK_QUEUE: taskQueue, BENCH_WORKER_MODE: 'monitor', BENCH_SLACK_URL: slack.url, ...cached }, 180_000, s.workerEntry),
       WorkerChild.start({ BENCH_TEMPORAL_ADDRESS: dev.address, BENCH_DATABASE_URL: '', BENCH_TASK_QUEUE: noopQueue, BENCH_WORKER_MODE: 'noop', ...cached }, 180_000),
     ]);
     const workersReadyMs = performance.now() - t0;
@@ -337,21 +352,31 @@ export async function endToEnd(s: Settings): Promise<{ rows: Row[]; cells: Row[]
       await ensureFleet(dev.client, { workflowId: staleFleet, taskQueue }, { thresholds: { staleAfterMs: s.staleAfterMs }, retailerWorkflowIdPrefix: prefix });
       const target: MonitorTarget = { workflowId: staleFleet, taskQueue, retailerWorkflowIdPrefix: prefix };
       const slugs = Array.from({ length: s.staleRetailers }, (_, i) => `stale-${String(i).padStart(4, '0')}`);
-      const finished = Date.now() - 1_000;
-      const deadline = finished + s.staleAfterMs;
-      log(`e2e: stale burst: ${fmtInt(slugs.length)} retailers report one success finished at the same moment; stale after ${fmtMs(s.staleAfterMs)} (deadline in ${fmtMs(deadline - Date.now())})`);
+      if (s.staleAfterMs - s.staleSpreadMs < 90_000) throw new Error('BENCH_STALE_AFTER_SECONDS must be at least BENCH_STALE_SPREAD_SECONDS + 90 (the first reports must all be in before the first deadline)');
+      // Retailer i finished at finishedAt(i): all at one moment, or spread evenly over staleSpreadMs, all in the past.
+      const staleTimes = (now: number) => {
+        const first = now - 1_000 - s.staleSpreadMs;
+        const finishedAt = (i: number) => first + Math.floor((i * s.staleSpreadMs) / Math.max(1, slugs.length - 1));
+        return { finishedAt, deadlineOf: new Map(slugs.map((slug, i) => [slug, finishedAt(i) + s.staleAfterMs])), first: finishedAt(0) + s.staleAfterMs, last: finishedAt(slugs.length - 1) + s.staleAfterMs };
+      };
+      const times = staleTimes(Date.now());
+      const deadline = times.first;
+      log(
+        `e2e: stale burst: ${fmtInt(slugs.length)} retailers report one success ${s.staleSpreadMs ? `finished over ${fmtMs(s.staleSpreadMs)}` : 'finished at the same moment'}; stale after ${fmtMs(s.staleAfterMs)} (first deadline in ${fmtMs(deadline - Date.now())})`,
+      );
       const a = performance.now();
-      const sent = await sendRound(dev.client, 'real', 3, slugs.map((slug) => successReport(slug, finished)), target, s.growConcurrency, Math.floor(s.staleAfterMs / 1000) - 10, new Set());
+      const sent = await sendRound(dev.client, 'real', 3, slugs.map((slug, i) => successReport(slug, times.finishedAt(i))), target, s.growConcurrency, Math.floor((s.staleAfterMs - s.staleSpreadMs) / 1000) - 10, new Set());
       const sendS = (performance.now() - a) / 1000;
       log(`e2e:   ${fmtInt(sent.sent)} started in ${fmt(sendS, 1)} s (${sent.errors} errors); waiting for the deadline and the alerts (at most 120 s after it)`);
-      await sleepMs(Math.max(0, deadline - Date.now()));
+      await sleepMs(Math.max(0, times.last - Date.now()));
       const countStale = async () =>
         Number((await sql<{ n: string }>`select count(*)::text as n from alert_events where rule = 'stale' and kind = 'fire' and retailer like 'stale-%'`.execute(tdb.db)).rows[0]!.n);
       await poll(async () => (await countStale()) >= sent.sent, 120_000, 250);
       await sleepMs(Math.min(35_000, 30_000 + 3_000)); // the fleet's grouped follow-up (default 30 s window)
+      // Each alert against its own retailer's deadline.
       const recorded = (
-        await sql<{ ms: number }>`select (extract(epoch from bench_inserted_at) * 1000 - ${deadline})::float8 as ms from alert_events where rule = 'stale' and kind = 'fire' and retailer like 'stale-%'`.execute(tdb.db)
-      ).rows.map((x) => Number(x.ms));
+        await sql<{ retailer: string; at: number }>`select retailer, (extract(epoch from bench_inserted_at) * 1000)::float8 as at from alert_events where rule = 'stale' and kind = 'fire' and retailer like 'stale-%'`.execute(tdb.db)
+      ).rows.map((x) => Number(x.at) - (times.deadlineOf.get(x.retailer) ?? deadline));
       const posts = slack.received.filter((c) => c.at >= deadline - 1_000 && JSON.stringify(c.body).includes('stale-'));
       stale = { n: sent.sent, sendS, deadline, recorded, posts, missing: sent.sent - recorded.length, firstPostMs: posts[0] ? posts[0].at - deadline : undefined };
 
@@ -360,13 +385,12 @@ export async function endToEnd(s: Settings): Promise<{ rows: Row[]; cells: Row[]
       if (!state.interrupted) {
         const noopPrefix = `${STALE_NOOP_PREFIX}${s.staleAfterMs}/`;
         const noopStale: MonitorTarget = { taskQueue: noopQueue, retailerWorkflowIdPrefix: noopPrefix };
-        const nFinished = Date.now() - 1_000;
-        const nDeadline = nFinished + s.staleAfterMs;
-        log(`e2e: stale burst, no-op: the same ${fmtInt(slugs.length)} ids with one timer each (deadline in ${fmtMs(nDeadline - Date.now())})`);
+        const nTimes = staleTimes(Date.now());
+        log(`e2e: stale burst, no-op: the same ${fmtInt(slugs.length)} ids with one timer each (first deadline in ${fmtMs(nTimes.first - Date.now())})`);
         const b = performance.now();
-        const nSent = await sendRound(dev.client, 'no-op', 3, slugs.map((slug) => successReport(slug, nFinished)), noopStale, s.growConcurrency, Math.floor(s.staleAfterMs / 1000) - 10, new Set());
+        const nSent = await sendRound(dev.client, 'no-op', 3, slugs.map((slug, i) => successReport(slug, nTimes.finishedAt(i))), noopStale, s.growConcurrency, Math.floor((s.staleAfterMs - s.staleSpreadMs) / 1000) - 10, new Set());
         const nSendS = (performance.now() - b) / 1000;
-        await sleepMs(Math.max(0, nDeadline - Date.now()) + 5_000);
+        await sleepMs(Math.max(0, nTimes.last - Date.now()) + 5_000);
         const { EventType } = temporal.api.enums.v1;
         const wokenAt = async (slug: string): Promise<number | undefined> => {
           const events = (await retailerHandle(dev.client, slug, noopStale).fetchHistory()).events ?? [];
@@ -381,7 +405,7 @@ export async function endToEnd(s: Settings): Promise<{ rows: Row[]; cells: Row[]
           for (;;) {
             const at = await wokenAt(slug).catch(() => undefined);
             if (at !== undefined) {
-              woken.push(at - nDeadline);
+              woken.push(at - nTimes.deadlineOf.get(slug)!);
               break;
             }
             if (Date.now() > deadlineAt || state.interrupted) break;
@@ -483,23 +507,23 @@ export async function endToEnd(s: Settings): Promise<{ rows: Row[]; cells: Row[]
       const sizes = stale.posts.map(slackSize);
       rows.push(
         [
-          `stale burst: ${fmtInt(stale.n)} retailers, same deadline; alert_events recorded after the deadline p50 / p99 / max`,
+          `stale burst: ${fmtInt(stale.n)} retailers, ${s.staleSpreadMs ? `deadlines over ${fmtMs(s.staleSpreadMs)}` : 'same deadline'}; alert_events recorded after the (own) deadline p50 / p99 / max`,
           stale.recorded.length ? `${fmtMs(p(stale.recorded, 50))} / ${fmtMs(p(stale.recorded, 99))} / ${fmtMs(Math.max(...stale.recorded))}` : 'none',
           `${fmtInt(stale.recorded.length)} of ${fmtInt(stale.n)} recorded (${stale.missing} missing); ≤ 1 s: ${within(1_000)}, ≤ 10 s: ${within(10_000)}; the ${fmtInt(stale.n)} first reports took ${fmt(stale.sendS, 1)} s`,
         ],
         [
           'stale burst: Slack POSTs; blocks, longest text, all text per message (max)',
           `${stale.posts.length} POSTs; ${Math.max(0, ...sizes.map((z) => z.blocks))} blocks, ${fmtInt(Math.max(0, ...sizes.map((z) => z.longest)))} chars, ${fmtInt(Math.max(0, ...sizes.map((z) => z.total)))} chars`,
-          `first POST ${stale.firstPostMs === undefined ? '—' : fmtMs(stale.firstPostMs)} after the deadline; messages over 50 blocks: ${sizes.filter((z) => z.blocks > 50).length}, with a text over 3,000 chars: ${sizes.filter((z) => z.longest > 3_000).length}; POST times after the deadline: ${stale.posts.map((c) => fmtMs(c.at - stale!.deadline)).join(', ')}`,
+          `first POST ${stale.firstPostMs === undefined ? '—' : fmtMs(stale.firstPostMs)} after the first deadline; messages over 50 blocks: ${sizes.filter((z) => z.blocks > 50).length}, with a text over 3,000 chars: ${sizes.filter((z) => z.longest > 3_000).length}; POST times after the first deadline: ${stale.posts.map((c) => fmtMs(c.at - stale!.deadline)).join(', ')}`,
         ],
       );
       if (stale.noop) {
         const w = stale.noop.woken;
         const wWithin = (ms: number) => w.filter((v) => v <= ms).length;
         rows.push([
-          'stale burst, no-op baseline: the workflow task after each timer completed, after the deadline p50 / p99 / max',
+          'stale burst, no-op baseline: the workflow task after each timer completed, after its deadline p50 / p99 / max',
           w.length ? `${fmtMs(p(w, 50))} / ${fmtMs(p(w, 99))} / ${fmtMs(Math.max(...w))}` : 'none',
-          `${fmtInt(w.length)} of ${fmtInt(stale.noop.n)} woken; ≤ 1 s: ${wWithin(1_000)}, ≤ 10 s: ${wWithin(10_000)}; Temporal's floor for waking that many entity workflows at one moment on this machine (the ${fmtInt(stale.noop.n)} first reports took ${fmt(stale.noop.sendS, 1)} s)`,
+          `${fmtInt(w.length)} of ${fmtInt(stale.noop.n)} woken; ≤ 1 s: ${wWithin(1_000)}, ≤ 10 s: ${wWithin(10_000)}; Temporal's floor for waking that many entity workflows ${s.staleSpreadMs ? `over ${fmtMs(s.staleSpreadMs)}` : 'at one moment'} on this machine (the ${fmtInt(stale.noop.n)} first reports took ${fmt(stale.noop.sendS, 1)} s)`,
         ]);
       }
     }

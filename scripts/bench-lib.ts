@@ -197,7 +197,6 @@ export async function childMain(): Promise<void> {
   const url = process.env.BENCH_DATABASE_URL!;
   const taskQueue = process.env.BENCH_TASK_QUEUE!;
   const mode = process.env.BENCH_WORKER_MODE === 'noop' ? 'noop' : 'monitor';
-  const send = (m: FromChild) => process.send!(m);
   const env = await TestWorkflowEnvironment.createFromExistingServer({ address, namespace: 'default' });
   const db = mode === 'monitor' ? createDb(url) : undefined;
   // Worker options the bench may set (the same for both kinds): BENCH_MAX_CACHED bounds the workflow cache.
@@ -224,16 +223,7 @@ export async function childMain(): Promise<void> {
         });
   console.error(`[worker INFO] ${mode}: maxCachedWorkflows ${worker.options.maxCachedWorkflows}, workflow threads ${worker.options.workflowThreadPoolSize}`);
   const running = worker.run();
-  process.on('message', (m: ToChild) => {
-    if (m.type === 'stop') worker.shutdown();
-    else if (m.type === 'mem') {
-      if (m.gc) for (let i = 0; i < 3; i++) gc();
-      const u = process.memoryUsage();
-      send({ type: 'mem', id: m.id, mem: { rss: u.rss, heapUsed: u.heapUsed, heapTotal: u.heapTotal, external: u.external } });
-    }
-  });
-  process.on('disconnect', () => worker.getState() === 'RUNNING' && worker.shutdown()); // parent gone
-  send({ type: 'ready' });
+  serveParent(worker, gc);
   try {
     await running;
   } finally {
@@ -242,6 +232,12 @@ export async function childMain(): Promise<void> {
     process.disconnect(); // the IPC channel would keep this process alive
   }
 }
+
+/** The node flags `npm run worker` and `npm start` give the worker (package.json); BENCH_WORKER_NODE_ARGS overrides them. */
+export const WORKER_NODE_FLAGS = ['--heap-growing-percent=20'];
+
+// Plain JavaScript, shared with scripts/bench-worker-child.js (messages: ToChild in, FromChild out).
+const { serveParent } = require('./bench-child-ipc.js') as { serveParent: (worker: Worker, gc: () => void) => void };
 
 export class WorkerChild {
   private nextId = 0;
@@ -273,12 +269,23 @@ export class WorkerChild {
     this.exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
   }
 
-  static async start(env: Record<string, string>, timeoutMs: number): Promise<WorkerChild> {
-    const proc = fork(require.resolve('./bench'), ['--monitor-worker'], {
-      env: { ...process.env, ...env },
-      execArgv: process.execArgv, // keeps tsx's loader
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
+  /**
+   * `tsx`: this file's `childMain` under tsx, bundling its workflow code with webpack at start (either kind);
+   * `dist`: the monitor worker as users run it, scripts/bench-worker-child.js on dist/ with plain node.
+   */
+  static async start(env: Record<string, string>, timeoutMs: number, entry: 'tsx' | 'dist' = 'tsx'): Promise<WorkerChild> {
+    const proc =
+      entry === 'dist'
+        ? fork(require.resolve('./bench-worker-child.js'), [], {
+            env: { ...process.env, ...env },
+            execArgv: (process.env.BENCH_WORKER_NODE_ARGS ?? WORKER_NODE_FLAGS.join(' ')).split(' ').filter(Boolean),
+            stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+          })
+        : fork(require.resolve('./bench'), ['--monitor-worker'], {
+            env: { ...process.env, ...env },
+            execArgv: process.execArgv, // keeps tsx's loader
+            stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+          });
     const child = new WorkerChild(proc);
     for (const stream of [proc.stdout!, proc.stderr!]) {
       let rest = '';
