@@ -233,9 +233,6 @@ export async function childMain(): Promise<void> {
   }
 }
 
-/** The node flags `npm run worker` and `npm start` give the worker (package.json); BENCH_WORKER_NODE_ARGS overrides them. */
-export const WORKER_NODE_FLAGS = ['--heap-growing-percent=20'];
-
 // Plain JavaScript, shared with scripts/bench-worker-child.js (messages: ToChild in, FromChild out).
 const { serveParent } = require('./bench-child-ipc.js') as { serveParent: (worker: Worker, gc: () => void) => void };
 
@@ -278,7 +275,7 @@ export class WorkerChild {
       entry === 'dist'
         ? fork(require.resolve('./bench-worker-child.js'), [], {
             env: { ...process.env, ...env },
-            execArgv: (process.env.BENCH_WORKER_NODE_ARGS ?? WORKER_NODE_FLAGS.join(' ')).split(' ').filter(Boolean),
+            execArgv: (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean),
             stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
           })
         : fork(require.resolve('./bench'), ['--monitor-worker'], {

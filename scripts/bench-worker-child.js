@@ -2,9 +2,10 @@
 /**
  * The bench's monitor worker as users run it (BENCH_WORKER=dist, the default of a full `npm run bench`):
  * plain `node` on dist/ (`npm run build`), the prebuilt workflow bundle, `createMonitorWorker` with the
- * production tuning (WORKER_* defaults; BENCH_MAX_CACHED overrides the cache), no tsx and no webpack in the
- * process. Its RSS is what the "worker RSS" targets mean. Speaks the same IPC messages as the tsx child in
- * scripts/bench-lib.ts (`childMain`): ready, mem (optionally after a full GC of this thread), stop.
+ * production tuning (WORKER_* defaults; BENCH_MAX_CACHED overrides the cache, WORKER_HEAP_GROWING_PERCENT the
+ * heap growth; BENCH_WORKER_NODE_ARGS adds node flags), no tsx and no webpack in the process. Its RSS is
+ * what the "worker RSS" targets mean. It answers the parent as the tsx child in scripts/bench-lib.ts
+ * (`childMain`) does (scripts/bench-child-ipc.js): ready, mem (optionally after a full GC of this thread), stop.
  * Plain JavaScript: it runs before and without any TypeScript loader.
  */
 const { join } = require('node:path');
@@ -32,7 +33,9 @@ async function main() {
   Runtime.install({ logger, shutdownSignals: [] });
   if (!prebuiltWorkflowBundle('monitor')) throw new Error('dist/ has no prebuilt monitor bundle: run npm run build');
   const address = process.env.BENCH_TEMPORAL_ADDRESS;
-  const base = loadConfig({});
+  // The product's defaults; WORKER_HEAP_GROWING_PERCENT from the bench's environment (0: V8's own growth).
+  const heap = process.env.WORKER_HEAP_GROWING_PERCENT;
+  const base = loadConfig(heap === undefined ? {} : { WORKER_HEAP_GROWING_PERCENT: heap });
   const maxCached = process.env.BENCH_MAX_CACHED ? Number(process.env.BENCH_MAX_CACHED) : undefined;
   const threads = process.env.BENCH_WORKFLOW_THREADS ? Number(process.env.BENCH_WORKFLOW_THREADS) : undefined;
   const config = {

@@ -5,7 +5,7 @@
  */
 import { ALERT_HTTP_TIMEOUT_MAX_MS, checkEnv, type CheckedEnv, type LogFormat } from './config-env';
 import { DEFAULTS, type Channel } from './shared/messages';
-import { WORKER_TUNING_DEFAULTS, type WorkerTuning } from './worker-tuning';
+import { HEAP_GROWING_PERCENT_DEFAULT, WORKER_TUNING_DEFAULTS, type WorkerTuning } from './worker-tuning';
 
 export interface MonitorConfig {
   /** The fleet workflow's id. */
@@ -62,6 +62,8 @@ export interface MonitorConfig {
   local?: LocalStackSettings;
   /** WORKER_MAX_*: the monitor worker's workflow cache and task slots; the SDK's own defaults when absent. */
   worker?: WorkerTuning;
+  /** WORKER_HEAP_GROWING_PERCENT: V8's heap growth in the worker process (src/worker-tuning.ts); 0: V8's own. */
+  heapGrowingPercent?: number;
 }
 
 export { ALERT_HTTP_TIMEOUT_MAX_MS, ConfigError, LOG_FORMATS, type LogFormat } from './config-env';
@@ -141,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
       demoEverySeconds: e.DEMO_EVERY_SECONDS ?? 60,
     },
     worker: workerTuning(e),
+    heapGrowingPercent: e.WORKER_HEAP_GROWING_PERCENT ?? HEAP_GROWING_PERCENT_DEFAULT,
   };
 }
 

@@ -18,7 +18,7 @@ import { ensureReconcilerSchedule } from './reconciler/schedule';
 import { syncRetentionSchedule } from './retention/schedule';
 import { startStatusPage } from './status-page/server';
 import { prebuiltWorkflowBundle } from './prebuilt-bundles';
-import { describeTuning } from './worker-tuning';
+import { applyHeapGrowth, describeTuning } from './worker-tuning';
 import { TRACING_WORKFLOW_MODULE } from './observability/tracing';
 import type { Database } from './db/schema';
 import { DEFAULTS, type FleetInput } from './shared/messages';
@@ -64,6 +64,8 @@ export interface MonitorWorkerOptions {
 
 export function createMonitorWorker({ connection, namespace, config, db, client, observability = {} }: MonitorWorkerOptions): Promise<Worker> {
   const { alertMetrics, tracing } = observability;
+  // Before Worker.create starts the workflow thread; process-wide (a V8 flag), so it holds for every worker here.
+  applyHeapGrowth(config.heapGrowingPercent ?? 0);
   // Run from dist/: the bundle `npm run build` made, its workflow interceptors compiled in (no webpack here).
   const bundle = prebuiltWorkflowBundle(tracing ? 'monitor-tracing' : 'monitor');
   const code = monitorWorkflowCode(!!tracing);
@@ -127,7 +129,7 @@ export async function runWorker(config: MonitorConfig = loadConfig(), opts: { in
   }
   console.log(`monitor worker on task queue "${config.taskQueue}" (namespace ${namespace}); alert channels: ${describeChannels(config)}`);
   const bundle = prebuiltWorkflowBundle(obs.settings.tracing ? 'monitor-tracing' : 'monitor');
-  console.log(`workflow code: ${bundle ? `prebuilt bundle ${bundle.codePath}` : 'bundled at start (run from source)'}; ${describeTuning(config.worker)}`);
+  console.log(`workflow code: ${bundle ? `prebuilt bundle ${bundle.codePath}` : 'bundled at start (run from source)'}; ${describeTuning(config.worker, config.heapGrowingPercent)}`);
   if (config.ingestion.workflowType) {
     await ensureReconcilerSchedule(client, { workflowTypes: [config.ingestion.workflowType], taskQueue: config.taskQueue });
     console.log(`reconciler schedule watches ${config.ingestion.workflowType} runs`);

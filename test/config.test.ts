@@ -5,6 +5,7 @@
  */
 import { ALERT_HTTP_TIMEOUT_MAX_MS, ConfigError, loadConfig } from '../src/config';
 import { redact, redactUrl } from '../src/shared/redact';
+import { applyHeapGrowth, describeTuning } from '../src/worker-tuning';
 
 function problems(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -149,6 +150,20 @@ describe('loadConfig', () => {
     expect(problems({ WORKER_MAX_CACHED_WORKFLOWS: '10', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '11' })).toEqual([
       'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: expected at most WORKER_MAX_CACHED_WORKFLOWS (10), got "11" (a task needs a cache slot)',
     ]);
+  });
+
+  it("WORKER_HEAP_GROWING_PERCENT: V8's heap growth for the worker, 20 unless set, 0 leaves V8's own", () => {
+    expect(loadConfig({}).heapGrowingPercent).toBe(20);
+    expect(loadConfig({ WORKER_HEAP_GROWING_PERCENT: '50' }).heapGrowingPercent).toBe(50);
+    expect(loadConfig({ WORKER_HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);
+    expect(problems({ WORKER_HEAP_GROWING_PERCENT: '2' })).toEqual([`WORKER_HEAP_GROWING_PERCENT: expected 0 (V8's own heap growth) or a whole number of percent, 5–400, got "2"`]);
+    expect(problems({ WORKER_HEAP_GROWING_PERCENT: '20%' })).toHaveLength(1);
+    const set: string[] = [];
+    applyHeapGrowth(20, (f) => set.push(f));
+    applyHeapGrowth(0, (f) => set.push(f));
+    expect(set).toEqual(['--heap-growing-percent=20']);
+    expect(describeTuning(loadConfig({}).worker, 20)).toMatch(/; V8 heap growth 20%$/);
+    expect(describeTuning(loadConfig({}).worker, 0)).not.toMatch(/heap growth/);
   });
 });
 
