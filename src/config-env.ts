@@ -130,6 +130,7 @@ export const envSchema = z.object({
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: field('a whole number, 2–10000', inRange(2, 10_000)),
   WORKER_MAX_CONCURRENT_ACTIVITIES: field('a whole number, 1–10000', inRange(1, 10_000)),
   WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: field('a whole number, 1–10000', inRange(1, 10_000)),
+  WORKER_WORKFLOW_THREADS: field('a whole number of threads, 1–16', inRange(1, 16)),
   WORKER_HEAP_GROWING_PERCENT: field("0 (V8's own heap growth) or a whole number of percent, 5–400", (v) => (v === '0' ? 0 : inRange(5, 400)(v))),
 });
 

@@ -147,7 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   };
 }
 
-/** WORKER_MAX_*, each defaulted; the default task slots never exceed a smaller cache (the SDK requires it). */
+/** WORKER_MAX_* and WORKER_WORKFLOW_THREADS, each defaulted; the default task slots never exceed a smaller cache (the SDK requires it). */
 function workerTuning(e: CheckedEnv): WorkerTuning {
   const d = WORKER_TUNING_DEFAULTS;
   const maxCachedWorkflows = e.WORKER_MAX_CACHED_WORKFLOWS ?? d.maxCachedWorkflows;
@@ -157,6 +157,7 @@ function workerTuning(e: CheckedEnv): WorkerTuning {
     maxConcurrentWorkflowTaskExecutions: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS ?? slots,
     maxConcurrentActivityTaskExecutions: e.WORKER_MAX_CONCURRENT_ACTIVITIES ?? d.maxConcurrentActivityTaskExecutions,
     maxConcurrentLocalActivityExecutions: e.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES ?? d.maxConcurrentLocalActivityExecutions,
+    workflowThreadPoolSize: e.WORKER_WORKFLOW_THREADS ?? d.workflowThreadPoolSize,
   };
 }
 

@@ -21,6 +21,12 @@ export interface WorkerTuning {
   maxConcurrentActivityTaskExecutions: number;
   /** WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: local activities at once. */
   maxConcurrentLocalActivityExecutions: number;
+  /**
+   * WORKER_WORKFLOW_THREADS: threads that run workflow code (the SDK's `workflowThreadPoolSize`; 1 with its
+   * shared V8 context). A second thread shortened a burst of 1,000 stale alerts by about a fifth on 2 cores,
+   * for about 45 MiB more at idle (docs/benchmarks.md, "Round 5"): worth it on a worker with spare cores.
+   */
+  workflowThreadPoolSize: number;
 }
 
 /**
@@ -37,13 +43,14 @@ export const WORKER_TUNING_DEFAULTS: Readonly<WorkerTuning> = {
   maxConcurrentWorkflowTaskExecutions: 40,
   maxConcurrentActivityTaskExecutions: 100,
   maxConcurrentLocalActivityExecutions: 100,
+  workflowThreadPoolSize: 1,
 };
 
 /** For the worker's start line: the cache and slots in force. */
 export function describeTuning(t: WorkerTuning | undefined, heapGrowingPercent = 0): string {
   const heap = heapGrowingPercent > 0 ? `; V8 heap growth ${heapGrowingPercent}%` : '';
   if (!t) return `workflow cache and task slots: SDK defaults${heap}`;
-  return `workflow cache ${t.maxCachedWorkflows}, task slots: ${t.maxConcurrentWorkflowTaskExecutions} workflow, ${t.maxConcurrentActivityTaskExecutions} activity, ${t.maxConcurrentLocalActivityExecutions} local activity${heap}`;
+  return `workflow cache ${t.maxCachedWorkflows}, task slots: ${t.maxConcurrentWorkflowTaskExecutions} workflow, ${t.maxConcurrentActivityTaskExecutions} activity, ${t.maxConcurrentLocalActivityExecutions} local activity; ${t.workflowThreadPoolSize} workflow thread${t.workflowThreadPoolSize === 1 ? '' : 's'}${heap}`;
 }
 
 /**

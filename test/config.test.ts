@@ -129,16 +129,20 @@ describe('loadConfig', () => {
     expect(c.alerts.console).toBe(false);
     expect(c.alerts.consoleFormat).toBe('text');
     expect(c.alerts.httpTimeoutMs).toBe(ALERT_HTTP_TIMEOUT_MAX_MS);
-    expect(c.worker).toEqual({ maxCachedWorkflows: 250, maxConcurrentWorkflowTaskExecutions: 40, maxConcurrentActivityTaskExecutions: 100, maxConcurrentLocalActivityExecutions: 100 });
+    expect(c.worker).toEqual({ maxCachedWorkflows: 250, maxConcurrentWorkflowTaskExecutions: 40, maxConcurrentActivityTaskExecutions: 100, maxConcurrentLocalActivityExecutions: 100, workflowThreadPoolSize: 1 });
   });
 
   it('WORKER_MAX_*: the worker cache and slots, checked as the SDK needs them', () => {
-    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '5000', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '80', WORKER_MAX_CONCURRENT_ACTIVITIES: '20', WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: '30' }).worker).toEqual({
+    expect(
+      loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '5000', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '80', WORKER_MAX_CONCURRENT_ACTIVITIES: '20', WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: '30', WORKER_WORKFLOW_THREADS: '2' }).worker,
+    ).toEqual({
       maxCachedWorkflows: 5000,
       maxConcurrentWorkflowTaskExecutions: 80,
       maxConcurrentActivityTaskExecutions: 20,
       maxConcurrentLocalActivityExecutions: 30,
+      workflowThreadPoolSize: 2,
     });
+    expect(problems({ WORKER_WORKFLOW_THREADS: '0' })).toEqual(['WORKER_WORKFLOW_THREADS: expected a whole number of threads, 1–16, got "0"']);
     // A cache smaller than the default slots lowers the default slots with it; 0 (no cache) keeps them.
     expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '20' }).worker.maxConcurrentWorkflowTaskExecutions).toBe(20);
     expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '0' }).worker).toMatchObject({ maxCachedWorkflows: 0, maxConcurrentWorkflowTaskExecutions: 40 });
@@ -162,7 +166,7 @@ describe('loadConfig', () => {
     applyHeapGrowth(20, (f) => set.push(f));
     applyHeapGrowth(0, (f) => set.push(f));
     expect(set).toEqual(['--heap-growing-percent=20']);
-    expect(describeTuning(loadConfig({}).worker, 20)).toMatch(/; V8 heap growth 20%$/);
+    expect(describeTuning(loadConfig({}).worker, 20)).toMatch(/; 1 workflow thread; V8 heap growth 20%$/);
     expect(describeTuning(loadConfig({}).worker, 0)).not.toMatch(/heap growth/);
   });
 });
