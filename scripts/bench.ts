@@ -13,7 +13,8 @@
  *   --micro-only / --e2e-only
  *   --quick   small cells (10 / 40 retailers), no stale burst, no micro-benchmark: the smoke test's run
  *
- * This file is also the worker child (`--monitor-worker`, see childMain in scripts/bench-lib.ts).
+ * This file is also the worker child (`--monitor-worker`, see childMain in scripts/bench-lib.ts): the no-op's, and the
+ * monitor's with BENCH_WORKER=tsx (the --quick default); a full run's monitor worker is scripts/bench-worker-child.js on dist/.
  * Everything targets loopback only: the dev server binds 127.0.0.1, and a non-loopback Postgres URL is refused.
  */
 import os from 'node:os';
