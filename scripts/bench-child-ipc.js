@@ -1,8 +1,21 @@
 /**
- * The bench's worker children (scripts/bench-lib.ts `childMain` under tsx, scripts/bench-worker-child.js
- * on dist/) answer their parent the same way: `mem` (optionally after a full GC of the main thread) and
- * `stop`; a parent that goes away stops the worker too. Plain JavaScript so both can load it.
+ * What the bench's worker children (scripts/bench-lib.ts `childMain` under tsx, scripts/bench-worker-child.js
+ * on dist/) share: the Worker options the bench may set, and how they answer their parent (`mem`, optionally
+ * after a full GC of the main thread, and `stop`; a parent that goes away stops the worker too). Plain
+ * JavaScript so both can load it.
  */
+
+/**
+ * Worker options the bench may set, the same for every child: BENCH_MAX_CACHED bounds the workflow cache,
+ * BENCH_WORKFLOW_THREADS sets the workflow threads (the SDK's workflowThreadPoolSize). Unset: left out.
+ */
+function benchTuning(env = process.env) {
+  return {
+    ...(env.BENCH_MAX_CACHED ? { maxCachedWorkflows: Number(env.BENCH_MAX_CACHED) } : {}),
+    ...(env.BENCH_WORKFLOW_THREADS ? { workflowThreadPoolSize: Number(env.BENCH_WORKFLOW_THREADS) } : {}),
+  };
+}
+
 function serveParent(worker, gc) {
   process.on('message', (m) => {
     if (m.type === 'stop') worker.shutdown();
@@ -16,4 +29,4 @@ function serveParent(worker, gc) {
   process.send({ type: 'ready' });
 }
 
-module.exports = { serveParent };
+module.exports = { benchTuning, serveParent };

@@ -359,13 +359,15 @@ export async function endToEnd(s: Settings): Promise<{ rows: Row[]; cells: Row[]
         const finishedAt = (i: number) => first + Math.floor((i * s.staleSpreadMs) / Math.max(1, slugs.length - 1));
         return { finishedAt, deadlineOf: new Map(slugs.map((slug, i) => [slug, finishedAt(i) + s.staleAfterMs])), first: finishedAt(0) + s.staleAfterMs, last: finishedAt(slugs.length - 1) + s.staleAfterMs };
       };
+      // The first reports are sent within this many seconds, so every monitor runs before the first deadline.
+      const sendBoundS = Math.floor((s.staleAfterMs - s.staleSpreadMs) / 1000) - 10;
       const times = staleTimes(Date.now());
       const deadline = times.first;
       log(
         `e2e: stale burst: ${fmtInt(slugs.length)} retailers report one success ${s.staleSpreadMs ? `finished over ${fmtMs(s.staleSpreadMs)}` : 'finished at the same moment'}; stale after ${fmtMs(s.staleAfterMs)} (first deadline in ${fmtMs(deadline - Date.now())})`,
       );
       const a = performance.now();
-      const sent = await sendRound(dev.client, 'real', 3, slugs.map((slug, i) => successReport(slug, times.finishedAt(i))), target, s.growConcurrency, Math.floor((s.staleAfterMs - s.staleSpreadMs) / 1000) - 10, new Set());
+      const sent = await sendRound(dev.client, 'real', 3, slugs.map((slug, i) => successReport(slug, times.finishedAt(i))), target, s.growConcurrency, sendBoundS, new Set());
       const sendS = (performance.now() - a) / 1000;
       log(`e2e:   ${fmtInt(sent.sent)} started in ${fmt(sendS, 1)} s (${sent.errors} errors); waiting for the deadline and the alerts (at most 120 s after it)`);
       await sleepMs(Math.max(0, times.last - Date.now()));
@@ -388,7 +390,7 @@ export async function endToEnd(s: Settings): Promise<{ rows: Row[]; cells: Row[]
         const nTimes = staleTimes(Date.now());
         log(`e2e: stale burst, no-op: the same ${fmtInt(slugs.length)} ids with one timer each (first deadline in ${fmtMs(nTimes.first - Date.now())})`);
         const b = performance.now();
-        const nSent = await sendRound(dev.client, 'no-op', 3, slugs.map((slug, i) => successReport(slug, nTimes.finishedAt(i))), noopStale, s.growConcurrency, Math.floor((s.staleAfterMs - s.staleSpreadMs) / 1000) - 10, new Set());
+        const nSent = await sendRound(dev.client, 'no-op', 3, slugs.map((slug, i) => successReport(slug, nTimes.finishedAt(i))), noopStale, s.growConcurrency, sendBoundS, new Set());
         const nSendS = (performance.now() - b) / 1000;
         await sleepMs(Math.max(0, nTimes.last - Date.now()) + 5_000);
         const { EventType } = temporal.api.enums.v1;

@@ -199,11 +199,8 @@ export async function childMain(): Promise<void> {
   const mode = process.env.BENCH_WORKER_MODE === 'noop' ? 'noop' : 'monitor';
   const env = await TestWorkflowEnvironment.createFromExistingServer({ address, namespace: 'default' });
   const db = mode === 'monitor' ? createDb(url) : undefined;
-  // Worker options the bench may set (the same for both kinds): BENCH_MAX_CACHED bounds the workflow cache.
-  const maxCached = process.env.BENCH_MAX_CACHED ? Number(process.env.BENCH_MAX_CACHED) : undefined;
-  // BENCH_WORKFLOW_THREADS: workflow threads (the SDK's workflowThreadPoolSize; 1 by default with a reused V8 context).
-  const threads = process.env.BENCH_WORKFLOW_THREADS ? Number(process.env.BENCH_WORKFLOW_THREADS) : undefined;
-  const tuning = { ...(maxCached !== undefined ? { maxCachedWorkflows: maxCached } : {}), ...(threads !== undefined ? { workflowThreadPoolSize: threads } : {}) };
+  // Worker options the bench may set (the same for both kinds): BENCH_MAX_CACHED, BENCH_WORKFLOW_THREADS.
+  const tuning = benchTuning();
   const worker =
     mode === 'monitor'
       ? await Worker.create({
@@ -234,7 +231,10 @@ export async function childMain(): Promise<void> {
 }
 
 // Plain JavaScript, shared with scripts/bench-worker-child.js (messages: ToChild in, FromChild out).
-const { serveParent } = require('./bench-child-ipc.js') as { serveParent: (worker: Worker, gc: () => void) => void };
+const { benchTuning, serveParent } = require('./bench-child-ipc.js') as {
+  benchTuning: () => { maxCachedWorkflows?: number; workflowThreadPoolSize?: number };
+  serveParent: (worker: Worker, gc: () => void) => void;
+};
 
 export class WorkerChild {
   private nextId = 0;
@@ -271,18 +271,11 @@ export class WorkerChild {
    * `dist`: the monitor worker as users run it, scripts/bench-worker-child.js on dist/ with plain node.
    */
   static async start(env: Record<string, string>, timeoutMs: number, entry: 'tsx' | 'dist' = 'tsx'): Promise<WorkerChild> {
-    const proc =
+    const [modulePath, args, execArgv] =
       entry === 'dist'
-        ? fork(require.resolve('./bench-worker-child.js'), [], {
-            env: { ...process.env, ...env },
-            execArgv: (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean),
-            stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-          })
-        : fork(require.resolve('./bench'), ['--monitor-worker'], {
-            env: { ...process.env, ...env },
-            execArgv: process.execArgv, // keeps tsx's loader
-            stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-          });
+        ? [require.resolve('./bench-worker-child.js'), [], (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)]
+        : [require.resolve('./bench'), ['--monitor-worker'], process.execArgv]; // keeps tsx's loader
+    const proc = fork(modulePath, args, { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     const child = new WorkerChild(proc);
     for (const stream of [proc.stdout!, proc.stderr!]) {
       let rest = '';

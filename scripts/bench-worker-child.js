@@ -19,7 +19,7 @@ const { createMonitorWorker } = require(join(DIST, 'worker.js'));
 const { loadConfig } = require(join(DIST, 'config.js'));
 const { createDb } = require(join(DIST, 'db', 'database.js'));
 const { prebuiltWorkflowBundle } = require(join(DIST, 'prebuilt-bundles.js'));
-const { serveParent } = require('./bench-child-ipc.js');
+const { benchTuning, serveParent } = require('./bench-child-ipc.js');
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
@@ -36,18 +36,12 @@ async function main() {
   // The product's defaults; WORKER_HEAP_GROWING_PERCENT from the bench's environment (0: V8's own growth).
   const heap = process.env.WORKER_HEAP_GROWING_PERCENT;
   const base = loadConfig(heap === undefined ? {} : { WORKER_HEAP_GROWING_PERCENT: heap });
-  const maxCached = process.env.BENCH_MAX_CACHED ? Number(process.env.BENCH_MAX_CACHED) : undefined;
-  const threads = process.env.BENCH_WORKFLOW_THREADS ? Number(process.env.BENCH_WORKFLOW_THREADS) : undefined;
   const config = {
     ...base,
     taskQueue: process.env.BENCH_TASK_QUEUE,
     databaseUrl: process.env.BENCH_DATABASE_URL,
     alerts: { ...base.alerts, slackWebhookUrl: process.env.BENCH_SLACK_URL || undefined, httpTimeoutMs: 5000 },
-    worker: {
-      ...base.worker,
-      ...(maxCached !== undefined ? { maxCachedWorkflows: maxCached } : {}),
-      ...(threads !== undefined ? { workflowThreadPoolSize: threads } : {}),
-    },
+    worker: { ...base.worker, ...benchTuning() },
   };
   const connection = await NativeConnection.connect({ address });
   const clientConnection = await Connection.connect({ address });
