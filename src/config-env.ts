@@ -125,7 +125,7 @@ export const envSchema = z.object({
   ALERT_CONSOLE: bool(),
   LOG_FORMAT: field(LOG_FORMATS.join(' or '), (v) => LOG_FORMATS.find((f) => f === v.toLowerCase())),
   RUN_RETENTION_DAYS: field('a whole number of days, 1–3650 (unset: keep every run)', inRange(1, 3650)),
-  EXPECTED_RETAILERS: field('comma-separated retailer slugs (lower-case letters, digits, - and _; e.g. pnp,spar)', list((s) => slugSchema.safeParse(s).success)),
+  EXPECTED_RETAILERS: field('comma-separated retailer slugs (lower-case letters, digits, - and _; e.g. pnp,spar)', list((s) => slugSchema().safeParse(s).success)),
   WORKER_MAX_CACHED_WORKFLOWS: field('0 (no cache) or a whole number of workflows, 2–100000', (v) => (v === '1' ? undefined : inRange(0, 100_000)(v))),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: field('a whole number, 2–10000', inRange(2, 10_000)),
   WORKER_MAX_CONCURRENT_ACTIVITIES: field('a whole number, 1–10000', inRange(1, 10_000)),

@@ -27,11 +27,11 @@ import { DEFAULTS, type FleetInput } from './shared/messages';
 export const workflowInterceptorModules = [require.resolve('./workflows/arrival-order')];
 
 /**
- * Libraries the workflow context loads once and shares between workflows (the SDK's `preloadModules`),
- * instead of evaluating them again for every workflow it creates. zod alone was about a third of a cached
- * retailer monitor's heap (docs/benchmarks.md, "Worker RSS per retailer"). Only stateless libraries belong
- * here: the SDK deep-freezes what a preloaded module exports, so our own modules, whose zod schemas fill
- * in lazy properties on first use, stay per workflow.
+ * Modules the workflow context loads once and shares between workflows (the SDK's `preloadModules`),
+ * instead of evaluating them again for every workflow it creates: zod (about a third of a cached retailer
+ * monitor's heap, docs/benchmarks.md, "Worker RSS per retailer") and our modules that build zod schemas
+ * (most of the rest, "Round 6"). Only stateless modules belong here, and the SDK deep-freezes what they
+ * export: src/workflows/preloaded.ts says what that asks of them.
  */
 export const workflowPreloadModules = [require.resolve('./workflows/preloaded')];
 

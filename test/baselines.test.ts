@@ -297,9 +297,9 @@ describe('rules against the robust baselines', () => {
   });
 
   it('validates the new settings', () => {
-    expect(thresholdsSchema.partial().safeParse({ timezone: 'Mars/Olympus' }).success).toBe(false);
-    expect(thresholdsSchema.partial().safeParse({ timezone: 'Africa/Johannesburg', skuRule: 'drop-pct-and-robust', promoDrop: true }).success).toBe(true);
-    expect(thresholdsSchema.partial().safeParse({ skuRule: 'robust' }).success).toBe(false);
+    expect(thresholdsSchema().partial().safeParse({ timezone: 'Mars/Olympus' }).success).toBe(false);
+    expect(thresholdsSchema().partial().safeParse({ timezone: 'Africa/Johannesburg', skuRule: 'drop-pct-and-robust', promoDrop: true }).success).toBe(true);
+    expect(thresholdsSchema().partial().safeParse({ skuRule: 'robust' }).success).toBe(false);
     expect(BASELINE_DEFAULTS).toMatchObject({ timezone: 'UTC', skuRule: 'drop-pct', promoDrop: false, runDuration: true });
   });
 

@@ -41,11 +41,11 @@ describe('parseWindowSpec', () => {
   });
 
   it('the Update arguments: spec parsed, operator text cleaned (a NUL can never wedge a Postgres write), no unknown fields', () => {
-    const a = addMaintenanceArgsSchema.parse({ retailer: 'shop', spec: 'every sun 02:00-04:00 UTC', reason: 'db\u0000 upgrade', by: ' sam ' });
+    const a = addMaintenanceArgsSchema().parse({ retailer: 'shop', spec: 'every sun 02:00-04:00 UTC', reason: 'db\u0000 upgrade', by: ' sam ' });
     expect(a).toMatchObject({ retailer: 'shop', spec: { spec: 'every sunday 02:00-04:00 UTC' }, by: 'sam' });
     expect(a.reason).not.toContain('\u0000');
-    expect(addMaintenanceArgsSchema.safeParse({ spec: 'every sun 02:00-04:00 UTC', reason: '  ' }).success).toBe(false);
-    expect(addMaintenanceArgsSchema.safeParse({ spec: 'every sun 02:00-04:00 UTC', reason: 'x', until: 'later' }).success).toBe(false);
+    expect(addMaintenanceArgsSchema().safeParse({ spec: 'every sun 02:00-04:00 UTC', reason: '  ' }).success).toBe(false);
+    expect(addMaintenanceArgsSchema().safeParse({ spec: 'every sun 02:00-04:00 UTC', reason: 'x', until: 'later' }).success).toBe(false);
   });
 
   it.each([

@@ -213,10 +213,10 @@ describe('the missed-run rule', () => {
   });
 
   it('grace is validated: 0 (off) or 1 s .. 7 days', () => {
-    expect(thresholdOverridesSchema.safeParse({ missedRunGraceMs: 0 }).success).toBe(true);
-    expect(thresholdOverridesSchema.safeParse({ missedRunGraceMs: 5000 }).success).toBe(true);
-    expect(thresholdOverridesSchema.safeParse({ missedRunGraceMs: 500 }).success).toBe(false);
-    expect(thresholdOverridesSchema.safeParse({ missedRunGraceMs: 8 * 24 * HOUR }).success).toBe(false);
+    expect(thresholdOverridesSchema().safeParse({ missedRunGraceMs: 0 }).success).toBe(true);
+    expect(thresholdOverridesSchema().safeParse({ missedRunGraceMs: 5000 }).success).toBe(true);
+    expect(thresholdOverridesSchema().safeParse({ missedRunGraceMs: 500 }).success).toBe(false);
+    expect(thresholdOverridesSchema().safeParse({ missedRunGraceMs: 8 * 24 * HOUR }).success).toBe(false);
   });
 
   it('keeps its state through continue-as-new; a snapshot from before the rule looks the Schedule up on its next report only', () => {

@@ -119,7 +119,7 @@ describe('sanitizeText', () => {
   });
 
   it('is used for operator reasons, notes and names', () => {
-    const silence = silenceArgsSchema.parse({
+    const silence = silenceArgsSchema().parse({
       retailer: 'spar',
       until: '2026-11-28T00:00:00Z',
       reason: `maintenance\u0000 ${'😀'.repeat(600)}`,
@@ -129,7 +129,7 @@ describe('sanitizeText', () => {
     expect(wellFormed(silence.reason)).toBe(true);
     expect(Array.from(silence.reason)).toHaveLength(500);
     expect(silence.by).toBe('ops alice');
-    expect(silenceArgsSchema.safeParse({ retailer: 'spar', until: '2026-11-28T00:00:00Z', reason: '\u0000 ' }).success).toBe(false);
-    expect(acknowledgeArgsSchema.parse({ incidentId: 'spar/stale/1', note: 'seen\uDC00' }).note).toBe('seen\uFFFD');
+    expect(silenceArgsSchema().safeParse({ retailer: 'spar', until: '2026-11-28T00:00:00Z', reason: '\u0000 ' }).success).toBe(false);
+    expect(acknowledgeArgsSchema().parse({ incidentId: 'spar/stale/1', note: 'seen\uDC00' }).note).toBe('seen\uFFFD');
   });
 });

@@ -95,21 +95,21 @@ export function numberOption(flag: string, text: string): number {
   return Number(text);
 }
 
-export const replayArgs = (o: { retailer: string; by: string }): ReplayArgs => validate(replayArgsSchema, o, { positional: ['retailer'] });
+export const replayArgs = (o: { retailer: string; by: string }): ReplayArgs => validate(replayArgsSchema(), o, { positional: ['retailer'] });
 
-export const reprocessArgs = (o: { retailer: string; from: string; to: string; by: string }): ReprocessArgs => validate(reprocessArgsSchema, o, { positional: ['retailer'] });
+export const reprocessArgs = (o: { retailer: string; from: string; to: string; by: string }): ReprocessArgs => validate(reprocessArgsSchema(), o, { positional: ['retailer'] });
 
 export function silenceArgs(o: { retailer: string; rule?: string; for?: string; until?: string; reason?: string; by: string }, now: number): SilenceArgs {
   if ((o.for === undefined) === (o.until === undefined)) throw usageError('give exactly one of --for <duration> or --until <iso>');
   const until = o.for !== undefined ? new Date(now + durationOption('--for', o.for)).toISOString() : o.until!;
-  const args = validate(silenceArgsSchema, { retailer: o.retailer, rule: o.rule, until, reason: o.reason ?? '', by: o.by }, { positional: ['retailer'] });
+  const args = validate(silenceArgsSchema(), { retailer: o.retailer, rule: o.rule, until, reason: o.reason ?? '', by: o.by }, { positional: ['retailer'] });
   if (Date.parse(args.until) <= now) throw usageError(`--until: ${args.until} is in the past`);
   return args;
 }
 
-export const unsilenceArgs = (o: { retailer: string; rule?: string }): UnsilenceArgs => validate(unsilenceArgsSchema, o, { positional: ['retailer'] });
+export const unsilenceArgs = (o: { retailer: string; rule?: string }): UnsilenceArgs => validate(unsilenceArgsSchema(), o, { positional: ['retailer'] });
 
-export const ackArgs = (o: { incidentId: string; by: string; note?: string }): AcknowledgeArgs => validate(acknowledgeArgsSchema, o, { positional: ['incidentId'] });
+export const ackArgs = (o: { incidentId: string; by: string; note?: string }): AcknowledgeArgs => validate(acknowledgeArgsSchema(), o, { positional: ['incidentId'] });
 
 export interface ThresholdOptions {
   retailer?: string;
@@ -172,7 +172,7 @@ export function thresholdsArgs(o: ThresholdOptions): SetThresholdsArgs {
   if (Object.keys(t).length === 0) {
     throw usageError('nothing to change: give at least one of --failure-streak, --stale-after, --sku-drop-pct, --sku-window, --sku-min-samples, --renotify-every, --flap-count, --flap-window, --flap-quiet, --missed-run-grace (or a baseline rule option, see --help)');
   }
-  return validate(setThresholdsArgsSchema, { retailer: o.retailer, thresholds: t });
+  return validate(setThresholdsArgsSchema(), { retailer: o.retailer, thresholds: t });
 }
 
 export interface ReportOptions {
@@ -210,7 +210,7 @@ export function reportFromOptions(o: ReportOptions, now: number): RunReportInput
   };
   for (const k of Object.keys(raw)) if (raw[k] === undefined) delete raw[k];
   const report = withDefaults(raw, now);
-  validate(runReportSchema, report);
+  validate(runReportSchema(), report);
   return report as RunReportInput;
 }
 
@@ -229,7 +229,7 @@ export function reportsFromJson(text: string, source: string, now: number): RunR
     // Each report gets its own default runId so an array of hand-written reports is not de-duplicated away.
     const report = withDefaults(item as Record<string, unknown>, now + i);
     try {
-      validate(runReportSchema, report, 'json');
+      validate(runReportSchema(), report, 'json');
     } catch (err) {
       throw usageError(`${source}${list.length > 1 ? ` report ${i + 1}` : ''}: ${(err as Error).message}`);
     }
@@ -241,7 +241,7 @@ export function reportsFromJson(text: string, source: string, now: number): RunR
 export function expectedArgs(retailers: string[], remove: boolean, by: string): ExpectedRetailersArgs {
   if (retailers.length === 0) throw usageError('name at least one retailer');
   const slugs = retailers.map((r) => {
-    const parsed = slugSchema.safeParse(r);
+    const parsed = slugSchema().safeParse(r);
     if (!parsed.success) throw usageError(`invalid arguments: <retailer>: ${JSON.stringify(r.slice(0, 100))} is not a lower-case slug`);
     return parsed.data;
   });
@@ -255,10 +255,10 @@ export function expectedArgs(retailers: string[], remove: boolean, by: string): 
  */
 export function maintenanceAddArgs(spec: string[], o: { retailer?: string; reason?: string; by: string }): AddMaintenanceArgs {
   const a: AddMaintenanceArgs = { ...(o.retailer !== undefined ? { retailer: o.retailer } : {}), spec: spec.join(' '), reason: o.reason ?? '', by: o.by };
-  validate(addMaintenanceArgsSchema, a, { positional: ['spec'] });
+  validate(addMaintenanceArgsSchema(), a, { positional: ['spec'] });
   return a;
 }
 
 export function maintenanceRemoveArgs(id: string, o: { retailer?: string; by: string }): RemoveMaintenanceArgs {
-  return validate(removeMaintenanceArgsSchema, { ...(o.retailer !== undefined ? { retailer: o.retailer } : {}), id, by: o.by }, { positional: ['id'] });
+  return validate(removeMaintenanceArgsSchema(), { ...(o.retailer !== undefined ? { retailer: o.retailer } : {}), id, by: o.by }, { positional: ['id'] });
 }

@@ -40,7 +40,7 @@ export const BASELINE_DEFAULTS: BaselineSettings = {
 };
 
 /** The zod fields, all optional (merged into the thresholds schema). */
-export const baselineSettingsShape = {
+const settingsShape = {
   timezone: z
     .string()
     .min(1)
@@ -55,6 +55,9 @@ export const baselineSettingsShape = {
   durationRisePct: z.number().gt(0).max(10_000).optional(),
   durationMinRiseMs: z.number().int().min(0).max(24 * 60 * 60_000).optional(),
 };
+
+/** The baseline settings' zod fields (a function, not the schema itself: src/workflows/preloaded.ts says why). */
+export const baselineSettingsShape = () => settingsShape;
 
 export type BaselineSettingOverrides = Partial<BaselineSettings>;
 

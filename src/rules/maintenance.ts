@@ -239,8 +239,7 @@ export function parseWindowSpec(text: string): WindowSpec {
   return spec as WindowSpec;
 }
 
-/** The spec text as a zod schema (the error message is the parser's). */
-export const windowSpecSchema = z.string().max(200).transform((text, ctx) => {
+const windowSpec = z.string().max(200).transform((text, ctx) => {
   try {
     return parseWindowSpec(text);
   } catch (err) {
@@ -248,6 +247,9 @@ export const windowSpecSchema = z.string().max(200).transform((text, ctx) => {
     return z.NEVER;
   }
 });
+
+/** The spec text as a zod schema (the error message is the parser's) (a function, not the schema itself: src/workflows/preloaded.ts says why). */
+export const windowSpecSchema = () => windowSpec;
 
 /** Is this a well-formed stored window? (Old or hand-edited settings must not wedge a monitor.) */
 export function isStoredWindow(v: unknown): v is MaintenanceWindow {

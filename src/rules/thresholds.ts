@@ -45,7 +45,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
 /** Flap control when not set: 3 fires of one rule within 1 h make it flapping; it closes after 30 min quiet. 0 turns it off. */
 export const FLAP_DEFAULTS = { flapCount: 3, flapWindowMs: HOUR_MS, flapQuietMs: 30 * 60_000 } as const;
 
-export const thresholdsSchema = z
+const thresholds = z
   .object({
     failureStreak: z.number().int().min(1).max(1000),
     staleAfterMs: z.number().int().min(60_000, 'staleAfterMs must be at least one minute').max(90 * 24 * HOUR_MS),
@@ -58,7 +58,7 @@ export const thresholdsSchema = z
       .min(0)
       .max(30 * 24 * HOUR_MS)
       .refine((v) => v === 0 || v >= 60_000, 'renotifyEveryMs must be 0 (off) or at least one minute'),
-    ...baselineSettingsShape,
+    ...baselineSettingsShape(),
     flapCount: z.number().int().min(0).max(100).refine((v) => v !== 1, 'flapCount must be 0 (off) or at least 2').optional(),
     flapWindowMs: z.number().int().min(60_000, 'flapWindowMs must be at least one minute').max(7 * 24 * HOUR_MS).optional(),
     flapQuietMs: z.number().int().min(60_000, 'flapQuietMs must be at least one minute').max(7 * 24 * HOUR_MS).optional(),
@@ -72,8 +72,13 @@ export const thresholdsSchema = z
   })
   .strict();
 
-export const thresholdOverridesSchema = thresholdsSchema.partial();
-export type ThresholdOverrides = z.infer<typeof thresholdOverridesSchema>;
+const thresholdOverrides = thresholds.partial();
+
+/** Every threshold, validated (a function, not the schema itself: src/workflows/preloaded.ts says why). */
+export const thresholdsSchema = () => thresholds;
+/** Any subset of the thresholds, validated as each would be. */
+export const thresholdOverridesSchema = () => thresholdOverrides;
+export type ThresholdOverrides = z.infer<ReturnType<typeof thresholdOverridesSchema>>;
 
 export function resolveThresholds(defaults: Thresholds, overrides?: ThresholdOverrides): Thresholds {
   // Defaults stored before a setting existed (an older snapshot) take the built-in value for it.

@@ -90,7 +90,7 @@ const count = z
   .min(0, 'must not be negative')
   .max(LIMITS.countMax, `must be at most ${LIMITS.countMax}`);
 
-export const runReportSchema = z
+const runReport = z
   .object({
     runId: cleanId('runId is required (a string)').pipe(
       z.string().min(1, 'runId must not be empty (after removing control characters)').max(LIMITS.runIdMax),
@@ -126,16 +126,19 @@ export const runReportSchema = z
     }
   });
 
+/** A run report, validated and cleaned (a function, not the schema itself: src/workflows/preloaded.ts says why). */
+export const runReportSchema = () => runReport;
+
 /** What a reporter sends (before defaults/transforms). */
-export type RunReportInput = z.input<typeof runReportSchema>;
+export type RunReportInput = z.input<ReturnType<typeof runReportSchema>>;
 /** A validated report. */
-export type RunReport = z.output<typeof runReportSchema>;
+export type RunReport = z.output<ReturnType<typeof runReportSchema>>;
 
 export type ParseResult = { ok: true; report: RunReport } | { ok: false; reason: string; runId?: string; retailer?: string };
 
 /** Validate anything that claims to be a run report; never throws. */
 export function parseRunReport(input: unknown): ParseResult {
-  const result = runReportSchema.safeParse(input);
+  const result = runReportSchema().safeParse(input);
   if (result.success) return { ok: true, report: result.data };
   const reason = describeZodError(result.error);
   const raw = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;

@@ -161,11 +161,11 @@ export async function fleetMonitorWorkflow(input: FleetInput = {}): Promise<void
   const groups = new Map<string, Group>();
 
   if (!carried) {
-    const start = setThresholdsArgsSchema.safeParse({ thresholds: input.thresholds ?? {} });
+    const start = setThresholdsArgsSchema().safeParse({ thresholds: input.thresholds ?? {} });
     if (start.success) defaults = resolveThresholds(DEFAULT_THRESHOLDS, start.data.thresholds);
     else log.warn(`ignored start thresholds: ${describeZodError(start.error)}`);
     for (const r of input.expectedRetailers ?? []) {
-      const slug = slugSchema.safeParse(r);
+      const slug = slugSchema().safeParse(r);
       if (slug.success) expected.add(slug.data);
       else log.warn('ignored expected retailer: not a lower-case slug', { retailer: String(r).slice(0, 80) });
     }
@@ -294,7 +294,7 @@ export async function fleetMonitorWorkflow(input: FleetInput = {}): Promise<void
   });
 
   const validFleetThresholds = (args: unknown) => {
-    const parsed = setThresholdsArgsSchema.safeParse(args);
+    const parsed = setThresholdsArgsSchema().safeParse(args);
     if (!parsed.success) throw ApplicationFailure.create({ type: 'InvalidCommand', message: describeZodError(parsed.error), nonRetryable: true });
     if (parsed.data.retailer !== undefined) {
       throw ApplicationFailure.create({ type: 'InvalidCommand', message: 'per-retailer thresholds go to that retailer\'s monitor', nonRetryable: true });
@@ -325,7 +325,7 @@ export async function fleetMonitorWorkflow(input: FleetInput = {}): Promise<void
       if (v === undefined) return [];
       if (!Array.isArray(v)) throw ApplicationFailure.create({ type: 'InvalidCommand', message: `${what} must be a list of retailer slugs`, nonRetryable: true });
       return v.map((r) => {
-        const slug = slugSchema.safeParse(r);
+        const slug = slugSchema().safeParse(r);
         if (!slug.success) throw ApplicationFailure.create({ type: 'InvalidCommand', message: `${what}: ${JSON.stringify(String(r).slice(0, 80))} is not a lower-case slug`, nonRetryable: true });
         return slug.data;
       });
@@ -355,14 +355,14 @@ export async function fleetMonitorWorkflow(input: FleetInput = {}): Promise<void
 
   const refuseCommand = (message: string, type = 'InvalidCommand') => ApplicationFailure.create({ type, message, nonRetryable: true });
   const validAddMaintenance = (args: unknown) => {
-    const parsed = addMaintenanceArgsSchema.safeParse(args);
+    const parsed = addMaintenanceArgsSchema().safeParse(args);
     if (!parsed.success) throw refuseCommand(describeZodError(parsed.error));
     if (parsed.data.retailer !== undefined) throw refuseCommand("a retailer's maintenance windows go to that retailer's monitor");
     if (maintenance.length >= MAX_WINDOWS) throw refuseCommand(`the fleet already has ${MAX_WINDOWS} maintenance windows; remove one first`);
     return parsed.data;
   };
   const validRemoveMaintenance = (args: unknown) => {
-    const parsed = removeMaintenanceArgsSchema.safeParse(args);
+    const parsed = removeMaintenanceArgsSchema().safeParse(args);
     if (!parsed.success) throw refuseCommand(describeZodError(parsed.error));
     if (!maintenance.some((w) => w.id === parsed.data.id)) {
       const ids = maintenance.map((w) => w.id);

@@ -1,19 +1,21 @@
 /**
- * Libraries the workflow context loads once and shares between workflows (the SDK's `preloadModules`, see
- * `workflowPreloadModules` in src/worker.ts). A module of ours rather than the bare names: zod declares
- * `sideEffects: false`, so webpack drops an unused `require('zod')` from the preload hook; re-exporting it
- * keeps the require.
+ * Modules the workflow context loads once and shares between workflows (the SDK's `preloadModules`, see
+ * `workflowPreloadModules` in src/worker.ts), instead of evaluating them again for every workflow it
+ * creates: zod, and our modules that build zod schemas (with what they import: thresholds, baseline
+ * settings, maintenance windows, rule names). Those schemas were most of a cached monitor's heap, and
+ * building them again was part of every replay of an evicted monitor (docs/benchmarks.md, "Round 6").
  *
- * The SDK deep-freezes what a preloaded module exports (all of zod, through `z`), so what zod would fill in
- * later on an exported object is filled in here, before the freeze, with the values zod itself would
- * choose: its global config (default locale and memoizer, set when the first schema is made) and its
- * cached `allowsEval` (read when the first object schema is made). test/replay.test.ts and the workflow
- * tests bundle zod's ES build this way, test/dist-build.test.ts its CommonJS build.
+ * What makes a module safe to share: no state of its own but memos of pure functions (the timezone
+ * formatter caches), and no zod schema among its exports. The SDK deep-freezes what a preloaded module
+ * exports, and a zod schema adds its methods and derived values to itself on first use, which a frozen
+ * schema refuses; so these modules export their schemas through functions (`runReportSchema()`), whose
+ * closures the freeze does not reach. test/preloaded.test.ts keeps both true.
+ *
+ * Re-exports rather than bare imports: zod declares `sideEffects: false`, so webpack drops an unused
+ * `require('zod')` from the preload hook. zod comes first, configured (./zod-config.ts), before any of our
+ * modules builds a schema. test/replay.test.ts and the workflow tests bundle zod's ES build this way,
+ * test/dist-build.test.ts its CommonJS build.
  */
-import { z } from 'zod';
-
-z.config(z.locales.en());
-z.config({ memoizer: z.core.memoizer() });
-void z.core.util.allowsEval.value;
-
-export { z };
+export { z } from './zod-config';
+export { slugSchema } from '../shared/operator';
+export { runReportSchema } from '../shared/report';

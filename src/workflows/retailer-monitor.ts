@@ -32,7 +32,7 @@ import {
 import type { FleetActivities, PostgresActivities, TemporalActivities } from '../activities/types';
 import { isStoredWindow, MAX_WINDOWS } from '../rules/maintenance';
 import { KEEP, RetailerMonitor } from '../rules/retailer-monitor';
-import { DEFAULT_THRESHOLDS, resolveThresholds, thresholdsSchema, type Thresholds } from '../rules/thresholds';
+import { DEFAULT_THRESHOLDS, resolveThresholds, thresholdOverridesSchema, thresholdsSchema, type Thresholds } from '../rules/thresholds';
 import { isoTimes, type AlertEvent, type RunSummary } from '../rules/types';
 import {
   acknowledgeUpdate,
@@ -161,12 +161,12 @@ function causeOf(err: unknown): string {
 }
 
 export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Promise<void> {
-  const slug = slugSchema.safeParse(input?.retailer);
+  const slug = slugSchema().safeParse(input?.retailer);
   if (!slug.success) throw ApplicationFailure.create({ type: 'InvalidRetailer', message: `retailer: ${describeZodError(slug.error)}`, nonRetryable: true });
   const retailer = slug.data;
   const fleetWorkflowId = input.fleetWorkflowId ?? DEFAULTS.workflowId;
   const carried: RetailerCarry | undefined = input.carried;
-  const startDefaults = thresholdsSchema.partial().safeParse(input.defaults ?? {});
+  const startDefaults = thresholdOverridesSchema().safeParse(input.defaults ?? {});
   const monitor = carried
     ? new RetailerMonitor(carried.snapshot)
     : RetailerMonitor.fresh(retailer, Date.now(), resolveThresholds(DEFAULT_THRESHOLDS, startDefaults.success ? startDefaults.data : {}));
@@ -331,7 +331,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     };
 
   const validThresholds = (args: unknown) => {
-    const a = commandArgs(setThresholdsArgsSchema, 'thresholds')(args);
+    const a = commandArgs(setThresholdsArgsSchema(), 'thresholds')(args);
     if (a.retailer === undefined) throw refuse('fleet-wide thresholds go to the fleet workflow; name a retailer here');
     return a;
   };
@@ -345,7 +345,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   };
 
   const validSilence = (args: unknown) => {
-    const a = commandArgs(silenceArgsSchema, 'silence')(args);
+    const a = commandArgs(silenceArgsSchema(), 'silence')(args);
     if (Date.parse(a.until) <= Date.now()) throw refuse(`until ${a.until} is in the past`);
     return a;
   };
@@ -359,7 +359,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     return result(`silenced ${retailer} ${rule === '*' ? 'all rules' : rule} until ${until}`, id);
   };
 
-  const validUnsilence = commandArgs(unsilenceArgsSchema, 'unsilence');
+  const validUnsilence = commandArgs(unsilenceArgsSchema(), 'unsilence');
   const unsilence = (args: unknown): OperatorResult => {
     const { rule = '*' } = validUnsilence(args);
     const { removed, alerts } = monitor.unsilence(rule, Date.now());
@@ -371,7 +371,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   };
 
   const validAcknowledge = (args: unknown) => {
-    const parsed = acknowledgeArgsSchema.safeParse(args);
+    const parsed = acknowledgeArgsSchema().safeParse(args);
     if (!parsed.success) throw refuse(describeZodError(parsed.error));
     // Before the restore finishes the incidents are not known yet; the handler checks again.
     if (ready && !monitor.hasOpenIncident(parsed.data.incidentId)) throw refuse(`no open incident ${parsed.data.incidentId}`, 'UnknownIncident');
@@ -389,7 +389,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     return result(`acknowledged ${incidentId}`, recordAction({ action: 'acknowledge', incidentId, rule, by, reason: note }));
   };
 
-  const validReplay = commandArgs(replayArgsSchema, 'replay');
+  const validReplay = commandArgs(replayArgsSchema(), 'replay');
   const replay = async (args: unknown): Promise<OperatorResult> => {
     const { by = 'unknown' } = validReplay(args);
     let outcome: string;
@@ -403,7 +403,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
     return result(`replay ${retailer}: ${outcome}`, recordAction({ action: 'replay', by, outcome }));
   };
 
-  const validReprocess = commandArgs(reprocessArgsSchema, 'reprocess');
+  const validReprocess = commandArgs(reprocessArgsSchema(), 'reprocess');
   const reprocess = async (args: unknown): Promise<OperatorResult> => {
     const { from, to, by = 'unknown' } = validReprocess(args);
     // Runs queued before this command would be missing from what we load: wait until *they* are written
@@ -429,7 +429,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
 
   const tooManyWindows = () => refuse(`${retailer} already has ${MAX_WINDOWS} maintenance windows; remove one first`);
   const validAddMaintenance = (args: unknown) => {
-    const a = commandArgs(addMaintenanceArgsSchema, 'maintenance window')(args);
+    const a = commandArgs(addMaintenanceArgsSchema(), 'maintenance window')(args);
     if (a.retailer === undefined) throw refuse('fleet-wide maintenance windows go to the fleet workflow; name a retailer here');
     if (ready && !monitor.canAddMaintenance()) throw tooManyWindows();
     return a;
@@ -449,7 +449,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   };
 
   const validRemoveMaintenance = (args: unknown) => {
-    const a = commandArgs(removeMaintenanceArgsSchema, 'maintenance window')(args);
+    const a = commandArgs(removeMaintenanceArgsSchema(), 'maintenance window')(args);
     if (ready && !monitor.ownMaintenanceWindows().some((w) => w.id === a.id)) {
       const ids = monitor.ownMaintenanceWindows().map((w) => w.id);
       throw refuse(`no maintenance window ${a.id} on ${retailer} (${ids.length ? `its windows: ${ids.join(', ')}` : 'it has none'})`, 'UnknownMaintenanceWindow');
@@ -476,7 +476,7 @@ export async function retailerMonitorWorkflow(input: RetailerMonitorInput): Prom
   };
 
   const fleetDefaults = (payload: unknown) => {
-    const parsed = thresholdsSchema.safeParse(payload);
+    const parsed = thresholdsSchema().safeParse(payload);
     if (!parsed.success) return rejectSignal('fleetDefaults', describeZodError(parsed.error));
     monitor.setDefaults(parsed.data);
     wakeTimer = true;

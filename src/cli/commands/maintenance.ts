@@ -46,7 +46,7 @@ export async function remove(g: GlobalOptions, out: Output, id: string, o: { ret
   const a = args.maintenanceRemoveArgs(id, o);
   // Ids name their owner: `<retailer>/action/<n>` or `fleet/action/<n>`.
   const owner = a.retailer ?? a.id.split('/')[0] ?? '';
-  if (!slugSchema.safeParse(owner).success) throw notFound(`no maintenance window "${a.id}" (ids look like checkers/action/7 or fleet/action/3)`);
+  if (!slugSchema().safeParse(owner).success) throw notFound(`no maintenance window "${a.id}" (ids look like checkers/action/7 or fleet/action/3)`);
   if (owner !== 'fleet' || a.retailer !== undefined) {
     const { result } = await command(g, owner, removeMaintenanceUpdate, [{ ...a, retailer: owner }]);
     done(out, 'removeMaintenance', a, result, result.message);

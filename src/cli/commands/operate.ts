@@ -111,7 +111,7 @@ export async function ack(g: GlobalOptions, out: Output, incidentId: string, o: 
   const a = args.ackArgs({ incidentId, by: o.by, note: o.note });
   const retailer = retailerOfIncident(a.incidentId);
   // Incident ids are `<retailer>/<rule>/<seq>`: one that names no retailer cannot be open anywhere.
-  if (!slugSchema.safeParse(retailer).success) throw notFound(`no open incident "${a.incidentId}" (incident ids look like checkers/stale/3)`);
+  if (!slugSchema().safeParse(retailer).success) throw notFound(`no open incident "${a.incidentId}" (incident ids look like checkers/stale/3)`);
   const { result, incident } = await withTemporal(g, async (t) => {
     let result: OperatorResult;
     try {

@@ -50,7 +50,7 @@ const MAX_TIMEOUTS = 3;
 
 /** A retailer argument that cannot name a monitor is simply unknown (never sent anywhere). */
 export function checkRetailer(id: string): void {
-  if (!slugSchema.safeParse(id).success) {
+  if (!slugSchema().safeParse(id).success) {
     throw notFound(`unknown retailer ${JSON.stringify(id.slice(0, 100))}: not a retailer slug (lower-case letters, digits, - and _)`);
   }
 }
