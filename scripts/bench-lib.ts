@@ -394,7 +394,9 @@ export async function chainStats(client: import('@temporalio/client').Client, wo
         into.taskProblems++;
         const cause = e.workflowTaskFailedEventAttributes
           ? (temporal.api.enums.v1.WorkflowTaskFailedCause[e.workflowTaskFailedEventAttributes.cause ?? 0] ?? 'unknown').replace('WORKFLOW_TASK_FAILED_CAUSE_', '')
-          : 'TIMED_OUT';
+          : // SCHEDULE_TO_START: a busy worker left it on its sticky queue and the server moved it to the shared
+            // queue; START_TO_CLOSE: a worker held it past the task timeout (the one that means a stuck task).
+            `TIMED_OUT ${(temporal.api.enums.v1.TimeoutType[e.workflowTaskTimedOutEventAttributes?.timeoutType ?? 0] ?? 'unknown').replace('TIMEOUT_TYPE_', '')}`;
         into.taskCauses.set(cause, (into.taskCauses.get(cause) ?? 0) + 1);
       }
       const a = e.activityTaskScheduledEventAttributes;

@@ -5,8 +5,8 @@ import v8 from 'node:v8';
  * Defaults for many entity workflows (one monitor per retailer, most of them idle between reports):
  * - the cache is bounded (the SDK's own default grows with the heap limit, about 2,300 workflows on a
  *   4 GB heap), so a fleet of 10,000 retailers cannot fill the worker's memory: a cached monitor holds about
- *   0.4 MiB of workflow heap with zod preloaded (docs/benchmarks.md, "Worker RSS per retailer"), so 250 is
- *   about 100 MiB live, plus what V8 has not collected yet; an evicted monitor is replayed
+ *   0.125 MiB of workflow heap with zod and our schemas preloaded (docs/benchmarks.md, "Round 6"), so 250 is
+ *   about 31 MiB live, plus what V8 has not collected yet and the Rust core's share; an evicted monitor is replayed
  *   from its history (short: it continues as new) at its next task;
  * - the slots are the SDK's defaults: a workflow task is short CPU work on one thread, an activity mostly
  *   waits on Postgres or HTTP.

@@ -92,7 +92,7 @@ async function startQuietly(executable: string, start: (executable: string) => P
 /**
  * A real dev server (`temporal server start-dev`) on a free port, in-memory, with the retailer monitors'
  * search attributes registered (RetailerHealth, OpenRules) as `npm start` does; `extraArgs` are added to
- * the command line (e.g. dynamic config).
+ * the command line (e.g. dynamic config). Its own log: errors only.
  */
 export function createDevServerEnv(opts: { extraArgs?: string[] } = {}): Promise<TestWorkflowEnvironment> {
   quietRuntime();
@@ -102,6 +102,10 @@ export function createDevServerEnv(opts: { extraArgs?: string[] } = {}): Promise
         executable: { type: 'existing-path', path },
         ip: '127.0.0.1',
         ui: false,
+        // The server writes to the terminal directly; its WARN lines are mostly "Slow gRPC call" (an
+        // Update-with-Start that waited over 5 s on a saturated bench worker: 2,000+ lines in a 10,000-retailer
+        // run). Errors still show.
+        log: { format: 'pretty', level: 'error' },
         extraArgs: [...searchAttributeArgs(), ...(opts.extraArgs ?? [])],
       },
     }),
