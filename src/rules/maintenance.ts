@@ -248,7 +248,7 @@ const windowSpec = z.string().max(200).transform((text, ctx) => {
   }
 });
 
-/** The spec text as a zod schema (the error message is the parser's) (a function, not the schema itself: src/workflows/preloaded.ts says why). */
+/** The spec text as a zod schema, whose error message is the parser's (a function, not the schema itself: src/workflows/preloaded.ts says why). */
 export const windowSpecSchema = () => windowSpec;
 
 /** Is this a well-formed stored window? (Old or hand-edited settings must not wedge a monitor.) */
