@@ -9,7 +9,8 @@
  * formatter caches), and no zod schema among its exports. The SDK deep-freezes what a preloaded module
  * exports, and a zod schema adds its methods and derived values to itself on first use, which a frozen
  * schema refuses; so these modules export their schemas through functions (`runReportSchema()`), whose
- * closures the freeze does not reach. test/preloaded.test.ts keeps both true.
+ * closures the freeze does not reach. test/preloaded.test.ts follows the preload's imports and checks that
+ * none of them is a workflow module or imports Temporal, and that none exports a schema.
  *
  * Re-exports rather than bare imports: zod declares `sideEffects: false`, so webpack drops an unused
  * `require('zod')` from the preload hook. zod comes first, configured (./zod-config.ts), before any of our
