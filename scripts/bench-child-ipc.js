@@ -7,12 +7,14 @@
 
 /**
  * Worker options the bench may set, the same for every child: BENCH_MAX_CACHED bounds the workflow cache,
- * BENCH_WORKFLOW_THREADS sets the workflow threads (the SDK's workflowThreadPoolSize). Unset: left out.
+ * BENCH_WORKFLOW_THREADS sets the workflow threads (the SDK's workflowThreadPoolSize), BENCH_LOCAL_ACTIVITY_SLOTS the
+ * local-activity slots. Unset: left out.
  */
 function benchTuning(env = process.env) {
   return {
     ...(env.BENCH_MAX_CACHED ? { maxCachedWorkflows: Number(env.BENCH_MAX_CACHED) } : {}),
     ...(env.BENCH_WORKFLOW_THREADS ? { workflowThreadPoolSize: Number(env.BENCH_WORKFLOW_THREADS) } : {}),
+    ...(env.BENCH_LOCAL_ACTIVITY_SLOTS ? { maxConcurrentLocalActivityExecutions: Number(env.BENCH_LOCAL_ACTIVITY_SLOTS) } : {}),
   };
 }
 

@@ -428,8 +428,9 @@ export async function endToEnd(s: Settings): Promise<{ rows: Row[]; cells: Row[]
     for (const r of sample) await chainStats(dev.client, retailerHandle(dev.client, r, noopTarget).workflowId, noopStats).catch(() => undefined);
     // Task failures over a wider sample of the largest fleet (random retailers, every chain).
     const wide = emptyStats();
-    const wideN = state.interrupted ? 0 : Math.min(have, s.quick ? 50 : 300);
+    const wideN = state.interrupted ? 0 : Math.min(have, s.quick ? 50 : envInt('BENCH_TASK_SAMPLE', 300, 10, 20_000));
     for (let i = 0; i < wideN; i++) await chainStats(dev.client, retailerHandle(dev.client, ps[Math.floor((i * have) / wideN)]!.slug, realTarget).workflowId, wide).catch(() => undefined);
+    for (const t of wide.problemTimelines) log(`e2e: a failed or timed-out workflow task: ${t}`);
     await readMem('at the end');
     await readMem('at the end, after GC', true);
     const load1 = os.loadavg();

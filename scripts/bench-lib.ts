@@ -363,10 +363,23 @@ export interface ChainStats {
   maxInput: number;
   persistRuns: number[];
   activities: Map<string, number>;
+  /** The first few failed or timed-out workflow tasks: where, and the events around them (to read why). */
+  problemTimelines: string[];
 }
 
 export function emptyStats(): ChainStats {
-  return { runs: 0, events: 0, updates: 0, signals: 0, tasks: 0, taskProblems: 0, taskCauses: new Map(), taskMs: [], maxHistory: 0, maxInput: 0, persistRuns: [], activities: new Map() };
+  return { runs: 0, events: 0, updates: 0, signals: 0, tasks: 0, taskProblems: 0, taskCauses: new Map(), taskMs: [], maxHistory: 0, maxInput: 0, persistRuns: [], activities: new Map(), problemTimelines: [] };
+}
+
+/** Events from the task before a failed or timed-out one to a few after, with ms from the first shown. */
+function problemTimeline(workflowId: string, runId: string, events: temporal.api.history.v1.IHistoryEvent[], i: number): string {
+  const ms = (e: temporal.api.history.v1.IHistoryEvent) => (e.eventTime ? Number(e.eventTime.seconds ?? 0) * 1000 + (e.eventTime.nanos ?? 0) / 1e6 : 0);
+  let from = i;
+  for (let seen = 0; from > 0 && seen < 2; from--) if (events[from - 1]!.workflowTaskScheduledEventAttributes) seen++;
+  const shown = events.slice(from, i + 6);
+  const t0 = ms(shown[0]!);
+  const name = (e: temporal.api.history.v1.IHistoryEvent) => (temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? '?').replace('EVENT_TYPE_', '');
+  return `${workflowId} run ${runId.slice(0, 8)} event ${events[i]!.eventId}: ${shown.map((e) => `${e.eventId} ${name(e)} +${Math.round(ms(e) - t0)}ms`).join(', ')}`;
 }
 
 /** Walk a workflow id's chain from the current run back to the first (each run's start names the run it continues). */
@@ -392,6 +405,7 @@ export async function chainStats(client: import('@temporalio/client').Client, wo
       }
       if (e.workflowTaskFailedEventAttributes || e.workflowTaskTimedOutEventAttributes) {
         into.taskProblems++;
+        if (into.problemTimelines.length < 5) into.problemTimelines.push(problemTimeline(workflowId, runId, events, events.indexOf(e)));
         const cause = e.workflowTaskFailedEventAttributes
           ? (temporal.api.enums.v1.WorkflowTaskFailedCause[e.workflowTaskFailedEventAttributes.cause ?? 0] ?? 'unknown').replace('WORKFLOW_TASK_FAILED_CAUSE_', '')
           : // SCHEDULE_TO_START: a busy worker left it on its sticky queue and the server moved it to the shared

@@ -39,7 +39,7 @@ import { temporalCliPath } from '../test/helpers/temporal';
 import { until } from '../test/helpers/wait';
 
 /** Bump when a deliberate (patched) workflow change deserves a new set. */
-const VERSION = 'v7';
+const VERSION = 'v8';
 
 async function run(): Promise<void> {
   const [env, tdb, hook] = await Promise.all([

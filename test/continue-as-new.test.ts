@@ -9,6 +9,7 @@ import type { Worker } from '@temporalio/worker';
 import { commandRetailer, fleetHandle, reportIngestionRun, retailerHandle } from '../src/client';
 import type { OperatorResult } from '../src/shared/messages';
 import {
+  FLEET_CONFIG_MEMO,
   addFleetMaintenanceUpdate,
   fleetConfigQuery,
   removeFleetMaintenanceUpdate,
@@ -239,6 +240,8 @@ it("a fleet-wide maintenance window survives the fleet workflow's own continue-a
   );
   const listed = await until('the new fleet run answers', async () => (await fleet.query(fleetConfigQuery)).maintenance);
   expect(listed).toEqual([window]);
+  // What a monitor started now reads, from the server, without asking a worker: the new run's memo.
+  expect((await fleet.describe()).memo?.[FLEET_CONFIG_MEMO]).toMatchObject({ maintenance: [window] });
 
   await reportIngestionRun(env.client, ok('late-mart', 0), target);
   await command('late-mart');

@@ -1,13 +1,17 @@
 /**
- * Fleet activities against a real dev server (no monitor worker runs here: the workflows only need to
- * exist and be Running for these activities).
+ * Fleet activities against a real dev server (no monitor worker runs here, but in the memo test: the
+ * workflows only need to exist and be Running for these activities).
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createFleetActivities } from '../src/activities/fleet';
 import { loadConfig } from '../src/config';
 import { DEFAULT_THRESHOLDS } from '../src/rules/thresholds';
 import type { AlertEvent } from '../src/rules/types';
-import { DEFAULTS, SEARCH_ATTRIBUTES } from '../src/shared/messages';
+import { fleetHandle } from '../src/client';
+import { addFleetMaintenanceUpdate, DEFAULTS, SEARCH_ATTRIBUTES, setFleetThresholdsUpdate } from '../src/shared/messages';
+import { ensureFleet } from '../src/worker';
+import { createTestMonitorWorker, testConfig } from './helpers/monitor';
+import { createTestDatabase } from './helpers/postgres';
 import { createDevServerEnv } from './helpers/temporal';
 import { until } from './helpers/wait';
 
@@ -67,21 +71,52 @@ it('monitorContext: no fleet is no defaults (not an error); the dev server has t
   await expect(acts.monitorContext({ fleetWorkflowId: 'no-such-fleet' })).resolves.toEqual({ searchAttributes: registered });
 });
 
-it('monitorContext: a burst of monitor starts shares one fleet query while it is in flight, and later calls ask again', async () => {
+it('monitorContext: a burst of monitor starts shares one read of the fleet while it is in flight, and later calls ask again', async () => {
   const acts = createFleetActivities(config(), env.client);
   const getHandle = env.client.workflow.getHandle.bind(env.client.workflow);
-  const queried: string[] = [];
+  const read: string[] = [];
   const spy = jest.spyOn(env.client.workflow, 'getHandle').mockImplementation((...args: Parameters<typeof getHandle>) => {
     const handle = getHandle(...args);
-    return Object.assign(Object.create(handle), { query: (...q: Parameters<typeof handle.query>) => (queried.push(args[0]), handle.query(...q)) });
+    return Object.assign(Object.create(handle), { describe: () => (read.push(args[0]), handle.describe()) });
   });
   try {
     const burst = await Promise.all(Array.from({ length: 20 }, () => acts.monitorContext({ fleetWorkflowId: 'no-such-fleet-2' })));
     expect(new Set(burst.map((c) => JSON.stringify(c))).size).toBe(1);
-    expect(queried).toEqual(['no-such-fleet-2']);
+    expect(read).toEqual(['no-such-fleet-2']);
     await acts.monitorContext({ fleetWorkflowId: 'no-such-fleet-2' });
-    expect(queried).toHaveLength(2); // nothing is cached once the query has answered
+    expect(read).toHaveLength(2); // nothing is cached once the read has answered
   } finally {
     spy.mockRestore();
   }
 });
+
+it("monitorContext reads the fleet's defaults and windows from its memo: a monitor starting while no worker can run the fleet still gets them", async () => {
+  const tdb = await createTestDatabase('im_fleet_memo');
+  const target = { workflowId: `fleet-memo-${Date.now()}`, taskQueue: 'fleet-memo-test' };
+  const worker = await createTestMonitorWorker(env, testConfig({ taskQueue: target.taskQueue, databaseUrl: tdb.url }), tdb);
+  const running = worker.run();
+  let stopped = false;
+  try {
+    await ensureFleet(env.client, target, { thresholds: { skuDropPct: 45 } });
+    const fleet = fleetHandle(env.client, target);
+    await fleet.executeUpdate(setFleetThresholdsUpdate, { args: [{ thresholds: { failureStreak: 3 } }] });
+    const added = await fleet.executeUpdate(addFleetMaintenanceUpdate, { args: [{ spec: 'every day 02:00-03:00 UTC', reason: 'vendor window', by: 'sam' }] });
+    // The worker stops: a query would now wait for a worker that never comes (as it waits, under a burst of
+    // starts, for a workflow-task slot that every starting monitor holds).
+    worker.shutdown();
+    await running;
+    stopped = true;
+    const t0 = Date.now();
+    const context = await createFleetActivities(config(), env.client).monitorContext({ fleetWorkflowId: target.workflowId });
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    expect(context.defaults).toEqual({ ...DEFAULT_THRESHOLDS, skuDropPct: 45, failureStreak: 3 });
+    expect(context.maintenance).toEqual(added.maintenance);
+    expect(context.maintenance).toEqual([expect.objectContaining({ spec: 'every day 02:00-03:00 UTC', reason: 'vendor window' })]);
+  } finally {
+    if (!stopped) {
+      worker.shutdown();
+      await running;
+    }
+    await tdb.drop();
+  }
+}, 120_000);

@@ -10,7 +10,7 @@ import type { MaintenanceWindow } from '../rules/maintenance';
 import type { Thresholds } from '../rules/thresholds';
 import type { AlertEvent } from '../rules/types';
 import type { SignalDefinition } from '@temporalio/client';
-import { alertEventsSignal, DEFAULTS, fleetConfigQuery, fleetDefaultsSignal, fleetMaintenanceSignal, SEARCH_ATTRIBUTES } from '../shared/messages';
+import { alertEventsSignal, DEFAULTS, FLEET_CONFIG_MEMO, fleetConfigQuery, fleetDefaultsSignal, fleetMaintenanceSignal, SEARCH_ATTRIBUTES, type FleetStartConfig } from '../shared/messages';
 import { currentContext } from './http';
 import type { FleetActivities } from './types';
 import { isUnavailableHere } from './grpc';
@@ -56,19 +56,27 @@ export function createFleetActivities(config: MonitorConfig, client: Client): Fl
   }
 
   /**
-   * The fleet's thresholds and windows, one query for all callers that ask while it is in flight (a burst of
-   * monitor starts would otherwise queue one query each on the single fleet workflow). A caller never gets an
-   * answer older than the query in flight when it asked; anything the fleet changes later it pushes to the
-   * running monitors itself.
+   * The fleet's thresholds and windows, one read for all callers that ask while it is in flight (a burst of
+   * monitor starts would otherwise send one each). A caller never gets an answer older than the read in
+   * flight when it asked; anything the fleet changes later it pushes to the running monitors itself.
+   *
+   * Read from the fleet's memo (FLEET_CONFIG_MEMO), which the server answers without a worker. A query would
+   * need a workflow task of the fleet on these same workers, while the asking monitor holds a workflow-task
+   * slot for its whole start-up: under a burst of starts every slot can be held by monitors waiting for that
+   * query, which then fails after seconds and leaves them on the built-in thresholds (docs/benchmarks.md,
+   * "Round 7"). A fleet from before the memo (CONFIG_MEMO_PATCH, until its first change) is still queried.
    */
   const inFlight = new Map<string, Promise<{ defaults?: Thresholds; maintenance?: MaintenanceWindow[] }>>();
+  async function readFleetConfig(fleetWorkflowId: string): Promise<{ defaults?: Thresholds; maintenance?: MaintenanceWindow[] }> {
+    const handle = client.workflow.getHandle(fleetWorkflowId);
+    const memo = (await handle.describe()).memo?.[FLEET_CONFIG_MEMO] as FleetStartConfig | undefined;
+    if (memo && typeof memo === 'object' && memo.defaults) return memo;
+    return handle.query(fleetConfigQuery);
+  }
   function fleetConfig(fleetWorkflowId: string) {
     let pending = inFlight.get(fleetWorkflowId);
     if (!pending) {
-      pending = client.workflow
-        .getHandle(fleetWorkflowId)
-        .query(fleetConfigQuery)
-        .finally(() => inFlight.delete(fleetWorkflowId));
+      pending = readFleetConfig(fleetWorkflowId).finally(() => inFlight.delete(fleetWorkflowId));
       inFlight.set(fleetWorkflowId, pending);
     }
     return pending;

@@ -290,6 +290,18 @@ export interface FleetConfigView {
   maintenance?: MaintenanceWindow[];
 }
 export const fleetConfigQuery = defineQuery<FleetConfigView>('config');
+
+/**
+ * The fleet workflow's memo key for what a retailer monitor starts with: the fleet's default thresholds and
+ * its maintenance windows (FleetStartConfig). The server answers a describe of the fleet from its own
+ * record, with no worker involved, so a monitor starting during a burst never waits for the fleet's turn on
+ * a busy worker (src/activities/fleet.ts `monitorContext`). Shown in the Web UI as the fleet's memo.
+ */
+export const FLEET_CONFIG_MEMO = 'monitorStartConfig';
+export interface FleetStartConfig {
+  defaults: Thresholds;
+  maintenance?: MaintenanceWindow[];
+}
 export const fleetIncidentsQuery = defineQuery<IsoTimes<FleetIncident>[]>('incidents');
 export const fleetAlertsQuery = defineQuery<IsoTimes<AlertEvent>[]>('alerts');
 

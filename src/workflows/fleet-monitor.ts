@@ -21,6 +21,7 @@ import {
   setHandler,
   sleep,
   TimeoutFailure,
+  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AlertActivities, FleetActivities, PostgresActivities } from '../activities/types';
@@ -31,6 +32,7 @@ import {
   addFleetMaintenanceUpdate,
   alertEventsSignal,
   DEFAULTS,
+  FLEET_CONFIG_MEMO,
   removeFleetMaintenanceUpdate,
   fleetAlertsQuery,
   fleetConfigQuery,
@@ -45,6 +47,7 @@ import {
   type FleetInput,
   type FleetMaintenanceResult,
   type FleetResult,
+  type FleetStartConfig,
   type OperatorActionInput,
 } from '../shared/messages';
 import { addMaintenanceArgsSchema, describeZodError, removeMaintenanceArgsSchema, setThresholdsArgsSchema, slugSchema } from '../shared/operator';
@@ -89,6 +92,14 @@ export const CONSOLE_CHANNEL_PATCH = 'console-channel';
  * started before it keep their channels. (Acknowledgement events need no patch here: old histories hold none.)
  */
 export const PAGERDUTY_CHANNEL_PATCH = 'pagerduty-channel';
+
+/**
+ * patched(): the fleet keeps its defaults and maintenance windows in its memo (FLEET_CONFIG_MEMO), set at
+ * the start of each run and after each change, so a starting retailer monitor reads them from the server
+ * instead of querying this workflow (one more command at start and per change). A run that predates it
+ * takes it at its first change; until then monitors query it as before.
+ */
+export const CONFIG_MEMO_PATCH = 'fleet-config-memo';
 
 export const FLEET_LIMITS = {
   recentEventIds: 5000,
@@ -181,6 +192,13 @@ export async function fleetMonitorWorkflow(input: FleetInput = {}): Promise<void
   const pagerDutyPatch = patched(PAGERDUTY_CHANNEL_PATCH);
   const CHANNELS = consolePatch ? (pagerDutyPatch ? CHANNELS_V3 : CHANNELS_V2) : CHANNELS_V1;
   const reasonOf = consolePatch ? failureReason : causeOf;
+  /** What a starting retailer monitor reads (src/activities/fleet.ts): set now and after every change. */
+  const publishConfig = () => {
+    if (!patched(CONFIG_MEMO_PATCH)) return;
+    const config: FleetStartConfig = { defaults: { ...defaults }, ...(maintenance.length ? { maintenance: [...maintenance] } : {}) };
+    upsertMemo({ [FLEET_CONFIG_MEMO]: config });
+  };
+  publishConfig();
 
   // ---- delivery ----------------------------------------------------------------------------------------
 
@@ -306,6 +324,7 @@ export async function fleetMonitorWorkflow(input: FleetInput = {}): Promise<void
     async (args) => {
       const { thresholds } = validFleetThresholds(args);
       defaults = resolveThresholds({ ...defaults, ...thresholds }, {});
+      publishConfig();
       recordAction({ action: 'set_thresholds', by: 'operator', reason: JSON.stringify(thresholds) });
       let pushed = 'not pushed';
       try {
@@ -386,6 +405,7 @@ export async function fleetMonitorWorkflow(input: FleetInput = {}): Promise<void
       const now = Date.now();
       // One-off windows that are over go when the next one is added.
       maintenance = [...maintenance.filter((w) => !windowOver(w, now)), { ...spec, id, reason, by, createdAt: now }];
+      publishConfig();
       recordAction({ action: 'maintenance_add', by, reason: `${spec.spec}: ${reason}` });
       return { message: `fleet-wide maintenance window ${id}: ${spec.spec}; ${await pushMaintenance()}`, actionId: id, maintenance: [...maintenance] };
     },
@@ -398,6 +418,7 @@ export async function fleetMonitorWorkflow(input: FleetInput = {}): Promise<void
       const removed = maintenance.find((w) => w.id === id);
       if (!removed) throw refuseCommand(`no fleet-wide maintenance window ${id}`, 'UnknownMaintenanceWindow');
       maintenance = maintenance.filter((w) => w !== removed);
+      publishConfig();
       recordAction({ action: 'maintenance_remove', by, reason: `${id}: ${removed.spec}` });
       return { message: `removed fleet-wide maintenance window ${id} (${removed.spec}); ${await pushMaintenance()}`, actionId: `fleet/action/${actionSeq}`, maintenance: [...maintenance] };
     },
