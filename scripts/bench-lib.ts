@@ -379,7 +379,8 @@ function problemTimeline(workflowId: string, runId: string, events: temporal.api
   const shown = events.slice(from, i + 6);
   const t0 = ms(shown[0]!);
   const name = (e: temporal.api.history.v1.IHistoryEvent) => (temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? '?').replace('EVENT_TYPE_', '');
-  return `${workflowId} run ${runId.slice(0, 8)} event ${events[i]!.eventId}: ${shown.map((e) => `${e.eventId} ${name(e)} +${Math.round(ms(e) - t0)}ms`).join(', ')}`;
+  // The full run id and the wall time, to set beside the dev server's own log lines of that moment.
+  return `${workflowId} run ${runId} event ${events[i]!.eventId}, from ${new Date(t0).toISOString()}: ${shown.map((e) => `${e.eventId} ${name(e)} +${Math.round(ms(e) - t0)}ms`).join(', ')}`;
 }
 
 /** Walk a workflow id's chain from the current run back to the first (each run's start names the run it continues). */

@@ -107,7 +107,7 @@ export function createFleetActivities(config: MonitorConfig, client: Client): Fl
         // No fleet (yet), or it cannot answer: the retailer monitor starts on the built-in defaults and the
         // fleet pushes its own when it runs.
         if (!(err instanceof WorkflowNotFoundError)) {
-          currentContext()?.log.warn('Fleet config query failed; using built-in thresholds', { fleetWorkflowId, error: (err as Error).message });
+          currentContext()?.log.warn('Could not read the fleet config; using built-in thresholds', { fleetWorkflowId, error: (err as Error).message });
         }
       }
       return { ...(defaults ? { defaults } : {}), ...(maintenance?.length ? { maintenance } : {}), searchAttributes: await searchAttributesReady() };
