@@ -69,9 +69,24 @@ export function createFleetActivities(config: MonitorConfig, client: Client): Fl
   const inFlight = new Map<string, Promise<{ defaults?: Thresholds; maintenance?: MaintenanceWindow[] }>>();
   async function readFleetConfig(fleetWorkflowId: string): Promise<{ defaults?: Thresholds; maintenance?: MaintenanceWindow[] }> {
     const handle = client.workflow.getHandle(fleetWorkflowId);
-    const memo = (await handle.describe()).memo?.[FLEET_CONFIG_MEMO] as FleetStartConfig | undefined;
+    let described;
+    try {
+      described = await handle.describe();
+    } catch (err) {
+      // No fleet (yet): the monitor starts on the built-in defaults and the fleet pushes its own when it
+      // runs. Anything else (the server unreachable) throws, and the local activity is retried.
+      if (err instanceof WorkflowNotFoundError) return {};
+      throw err;
+    }
+    const memo = described.memo?.[FLEET_CONFIG_MEMO] as FleetStartConfig | undefined;
     if (memo && typeof memo === 'object' && memo.defaults) return memo;
-    return handle.query(fleetConfigQuery);
+    try {
+      return await handle.query(fleetConfigQuery);
+    } catch (err) {
+      // A fleet from before the memo that cannot answer (no worker runs it): the built-in defaults.
+      currentContext()?.log.warn('Fleet config query failed; using built-in thresholds', { fleetWorkflowId, error: (err as Error).message });
+      return {};
+    }
   }
   function fleetConfig(fleetWorkflowId: string) {
     let pending = inFlight.get(fleetWorkflowId);
@@ -99,17 +114,7 @@ export function createFleetActivities(config: MonitorConfig, client: Client): Fl
     },
 
     async monitorContext({ fleetWorkflowId }: { fleetWorkflowId: string }): Promise<{ defaults?: Thresholds; maintenance?: MaintenanceWindow[]; searchAttributes: boolean }> {
-      let defaults: Thresholds | undefined;
-      let maintenance: MaintenanceWindow[] | undefined;
-      try {
-        ({ defaults, maintenance } = await fleetConfig(fleetWorkflowId));
-      } catch (err) {
-        // No fleet (yet), or it cannot answer: the retailer monitor starts on the built-in defaults and the
-        // fleet pushes its own when it runs.
-        if (!(err instanceof WorkflowNotFoundError)) {
-          currentContext()?.log.warn('Could not read the fleet config; using built-in thresholds', { fleetWorkflowId, error: (err as Error).message });
-        }
-      }
+      const { defaults, maintenance } = await fleetConfig(fleetWorkflowId);
       return { ...(defaults ? { defaults } : {}), ...(maintenance?.length ? { maintenance } : {}), searchAttributes: await searchAttributesReady() };
     },
 
