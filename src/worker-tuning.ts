@@ -5,9 +5,12 @@ import v8 from 'node:v8';
  * Defaults for many entity workflows (one monitor per retailer, most of them idle between reports):
  * - the cache is bounded (the SDK's own default grows with the heap limit, about 2,300 workflows on a
  *   4 GB heap), so a fleet of 10,000 retailers cannot fill the worker's memory: a cached monitor holds about
- *   0.125 MiB of workflow heap with zod and our schemas preloaded (docs/benchmarks.md, "Round 6"), so 250 is
- *   about 31 MiB live, plus what V8 has not collected yet and the Rust core's share; an evicted monitor is replayed
- *   from its history (short: it continues as new) at its next task;
+ *   0.125 MiB of workflow heap with zod and our schemas preloaded (docs/benchmarks.md, "Round 6") and about
+ *   0.4 MiB of RSS in all (what V8 has not collected yet and the Rust core's share); an evicted monitor is
+ *   replayed from its history (short: it continues as new) at its next task. 50 (250 until round 7) keeps the
+ *   worker under 300 MiB at 1,000 retailers under load (281–287 MiB against 355–380 at 250) at the same
+ *   throughput: with more retailers than either cache, most reports replay anyway (docs/benchmarks.md,
+ *   "Round 7");
  * - the slots are the SDK's defaults: a workflow task is short CPU work on one thread, an activity mostly
  *   waits on Postgres or HTTP.
  * docs/ops/scaling.md says when to change them; docs/benchmarks.md has the figures.
@@ -39,7 +42,7 @@ export interface WorkerTuning {
 export const HEAP_GROWING_PERCENT_DEFAULT = 20;
 
 export const WORKER_TUNING_DEFAULTS: Readonly<WorkerTuning> = {
-  maxCachedWorkflows: 250,
+  maxCachedWorkflows: 50,
   maxConcurrentWorkflowTaskExecutions: 40,
   maxConcurrentActivityTaskExecutions: 100,
   maxConcurrentLocalActivityExecutions: 100,

@@ -129,7 +129,7 @@ describe('loadConfig', () => {
     expect(c.alerts.console).toBe(false);
     expect(c.alerts.consoleFormat).toBe('text');
     expect(c.alerts.httpTimeoutMs).toBe(ALERT_HTTP_TIMEOUT_MAX_MS);
-    expect(c.worker).toEqual({ maxCachedWorkflows: 250, maxConcurrentWorkflowTaskExecutions: 40, maxConcurrentActivityTaskExecutions: 100, maxConcurrentLocalActivityExecutions: 100, workflowThreadPoolSize: 1 });
+    expect(c.worker).toEqual({ maxCachedWorkflows: 50, maxConcurrentWorkflowTaskExecutions: 40, maxConcurrentActivityTaskExecutions: 100, maxConcurrentLocalActivityExecutions: 100, workflowThreadPoolSize: 1 });
   });
 
   it('WORKER_MAX_*: the worker cache and slots, checked as the SDK needs them', () => {
