@@ -16,6 +16,7 @@ import { createDb } from '../src/db/database';
 import { KEEP, RetailerMonitor } from '../src/rules/retailer-monitor';
 import { HOUR_MS } from '../src/rules/thresholds';
 import type { RetailerSnapshot } from '../src/rules/types';
+import { timestampMs } from '../src/shared/duration';
 import { fleetConfigQuery } from '../src/shared/messages';
 import { parseRunReport, type RunReport, type RunReportInput } from '../src/shared/report';
 import { ensureFleet } from '../src/worker';
@@ -373,7 +374,7 @@ export function emptyStats(): ChainStats {
 
 /** Events from the task before a failed or timed-out one to a few after, with ms from the first shown. */
 function problemTimeline(workflowId: string, runId: string, events: temporal.api.history.v1.IHistoryEvent[], i: number): string {
-  const ms = (e: temporal.api.history.v1.IHistoryEvent) => (e.eventTime ? Number(e.eventTime.seconds ?? 0) * 1000 + (e.eventTime.nanos ?? 0) / 1e6 : 0);
+  const ms = (e: temporal.api.history.v1.IHistoryEvent) => timestampMs(e.eventTime) ?? 0;
   let from = i;
   for (let seen = 0; from > 0 && seen < 2; from--) if (events[from - 1]!.workflowTaskScheduledEventAttributes) seen++;
   const shown = events.slice(from, i + 6);
@@ -396,7 +397,7 @@ export async function chainStats(client: import('@temporalio/client').Client, wo
     into.maxInput = Math.max(into.maxInput, start?.input?.payloads?.[0]?.data?.length ?? 0);
     let startedAt: number | undefined;
     for (const e of events) {
-      const at = e.eventTime ? Number(e.eventTime.seconds ?? 0) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6) : 0;
+      const at = timestampMs(e.eventTime) ?? 0;
       if (e.workflowExecutionUpdateAcceptedEventAttributes) into.updates++;
       if (e.workflowExecutionSignaledEventAttributes) into.signals++;
       if (e.workflowTaskStartedEventAttributes) startedAt = at;

@@ -66,8 +66,8 @@ export function createFleetActivities(config: MonitorConfig, client: Client): Fl
    * query, which then fails after seconds and leaves them on the built-in thresholds (docs/benchmarks.md,
    * "Round 7"). A fleet from before the memo (CONFIG_MEMO_PATCH, until its first change) is still queried.
    */
-  const inFlight = new Map<string, Promise<{ defaults?: Thresholds; maintenance?: MaintenanceWindow[] }>>();
-  async function readFleetConfig(fleetWorkflowId: string): Promise<{ defaults?: Thresholds; maintenance?: MaintenanceWindow[] }> {
+  const inFlight = new Map<string, Promise<Partial<FleetStartConfig>>>();
+  async function readFleetConfig(fleetWorkflowId: string): Promise<Partial<FleetStartConfig>> {
     const handle = client.workflow.getHandle(fleetWorkflowId);
     let described;
     try {
